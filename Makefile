@@ -1,0 +1,30 @@
+# Set-up on a fresh machine with only Python 3.11:  make demo  |  make test
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip
+STAMP := $(VENV)/.installed
+
+.PHONY: install demo test bench clean
+
+install: $(STAMP)
+
+# Every install goes through constraints.txt, which pins torch to the CPU wheel 2.13.0.
+$(STAMP): pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+	$(PIP) install --quiet -c constraints.txt -e '.[dev]'
+	$(PIP) check
+	touch $(STAMP)
+
+demo: install
+	$(VENV)/bin/spectrocanvas demo -o demo-output --overwrite
+
+test: install
+	$(PY) -m pytest -q
+
+bench: install
+	$(PY) benchmarks/bench_griffinlim.py
+
+clean:
+	rm -rf $(VENV) demo-output .pytest_cache
