@@ -1,0 +1,49 @@
+"""The vocoder interface: canvas → waveform. Griffin-Lim needs no weights; HiFi-GAN does."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Protocol, runtime_checkable
+
+import torch
+
+from spectrocanvas.canvas import AUFFUSION, CanvasSpec
+from spectrocanvas.griffinlim import griffin_lim
+from spectrocanvas.spectral import canvas_to_mel, mel_to_linear
+
+
+@runtime_checkable
+class Vocoder(Protocol):
+    """Turns canvases into waveforms at ``spec.sample_rate``."""
+
+    spec: CanvasSpec
+
+    def __call__(self, canvas: torch.Tensor) -> torch.Tensor:
+        """canvas (B, n_mels, frames) in [0, 1] → waveform (B, frames * hop)."""
+        ...
+
+    def describe(self) -> dict[str, Any]:
+        """Settings to record in meta.json."""
+        ...
+
+
+@dataclass
+class GriffinLimVocoder:
+    """Mel → linear magnitude (pseudo-inverse refined by NNLS updates), then fast Griffin-Lim."""
+
+    spec: CanvasSpec = AUFFUSION
+    iterations: int = 32
+    momentum: float = 0.99
+    mel_iterations: int = 10
+    seed: int = 0
+    progress: Callable[[int], None] | None = field(default=None, repr=False)
+
+    def __call__(self, canvas: torch.Tensor) -> torch.Tensor:
+        linear = mel_to_linear(canvas_to_mel(canvas, self.spec), self.spec, iterations=self.mel_iterations)
+        generator = torch.Generator().manual_seed(self.seed)
+        return griffin_lim(linear, self.spec, iterations=self.iterations, momentum=self.momentum,
+                           generator=generator, callback=self.progress)
+
+    def describe(self) -> dict[str, Any]:
+        return {"name": "griffinlim", "iterations": self.iterations, "momentum": self.momentum,
+                "mel_iterations": self.mel_iterations, "seed": self.seed}
