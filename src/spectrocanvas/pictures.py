@@ -87,11 +87,13 @@ def picture_to_gray(image: Image.Image) -> torch.Tensor:
         if low < 0 or high > 1:
             values = (values - low) / max(high - low, 1e-12)
         return torch.from_numpy(np.nan_to_num(values).clip(0, 1))
-    if mode in ("P", "PA"):
+    if mode == "1":
+        image = image.convert("L")  # numpy reads bilevel pictures as booleans
+    elif mode in ("P", "PA"):
         image = image.convert("RGBA")
     elif mode in ("LA", "La", "RGBa"):
         image = image.convert("RGBA")
-    elif mode not in ("1", "L", "RGB", "RGBA"):
+    elif mode not in ("L", "RGB", "RGBA"):
         image = image.convert("RGB")
     values = torch.from_numpy(np.asarray(image, dtype=np.float32) / 255.0)
     if values.ndim == 2:
