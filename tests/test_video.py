@@ -113,7 +113,8 @@ def test_small_and_odd_pictures(tmp_path, shape, expected):
     assert (video["height"], video["width"]) == expected == (info["height"], info["width"])
     assert video["frames"] == 4
     columns = _playhead_columns(_decode_frame(path, 2))  # t = 0.2 s: the middle
-    assert len(columns) >= 1 and abs(columns.mean() - expected[1] / 2) <= 3
+    content_width = shape[1] * info["scale"]  # the padding column is not part of the timeline
+    assert len(columns) >= 1 and abs(columns.mean() - content_width / 2) <= 3
 
 
 def test_loud_waveform_is_normalised_not_clipped(tmp_path):
@@ -134,6 +135,11 @@ def test_quiet_waveform_keeps_its_level_and_stereo_is_kept(tmp_path):
     decoded = _decode_audio(path)
     assert decoded.shape[0] == 2
     assert np.abs(decoded).max() == pytest.approx(0.2, abs=0.03)
+
+
+def test_probe_of_a_missing_file_is_a_one_line_error(tmp_path):
+    with pytest.raises(SpectrocanvasError, match="cannot read"):
+        probe_video(tmp_path / "missing.mp4")
 
 
 def test_44100_hz_is_kept(tmp_path):

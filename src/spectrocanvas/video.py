@@ -180,6 +180,7 @@ def write_spectrogram_video(
 
     rgb, factor = _prepare_picture(picture)
     height, width = rgb.shape[:2]
+    content_width = np.asarray(picture).shape[1] * factor  # without the even-size padding column
     out_rate = _audio_rate(int(sample_rate))
     audio, gain = _prepare_audio(waveform, int(sample_rate), out_rate)
     try:
@@ -230,7 +231,7 @@ def write_spectrogram_video(
                 # Playhead column at this frame's time, snapped to even so the 2-px line covers
                 # whole chroma samples and keeps its colour.
                 t = Fraction(index) / fps_q
-                x = int(t / duration * width)
+                x = int(t / duration * content_width)
                 x = min(max(x - x % 2, 0), width - 2)
                 frame_data = base.copy()
                 frame_data[:luma_size].reshape(height, width)[:, x:x + 2] = head_y
@@ -245,7 +246,8 @@ def write_spectrogram_video(
                 # Interleave: encode the audio up to the end of this video frame.
                 audio_until = min(total_audio, math.ceil((index + 1) / fps_q * out_rate))
                 if audio_done < audio_until:  # whole AAC frames, so the encode matches the trial run
-                    stop = min(total_audio, audio_done + math.ceil((audio_until - audio_done) / _AAC_FRAME) * _AAC_FRAME)
+                    whole_frames = math.ceil((audio_until - audio_done) / _AAC_FRAME)
+                    stop = min(total_audio, audio_done + whole_frames * _AAC_FRAME)
                     container.mux(_encode_audio_frames(astream.encode, audio, out_rate, audio_done, stop))
                     audio_done = stop
                 if progress is not None:
