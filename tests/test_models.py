@@ -178,7 +178,8 @@ def test_older_bin_weights_load_when_there_are_no_safetensors(sd_folder, tmp_pat
     from_bin = load_diffusion_model(str(root), role="image")
     from_safetensors = load_diffusion_model(str(sd_folder), role="image")
     latents, cond = torch.randn(1, 4, 4, 4), from_safetensors.encode_prompts(["rain"])
-    torch.testing.assert_close(unet_denoiser(from_bin)(latents, 10, cond), unet_denoiser(from_safetensors)(latents, 10, cond))
+    torch.testing.assert_close(unet_denoiser(from_bin)(latents, 10, cond),
+                               unet_denoiser(from_safetensors)(latents, 10, cond))
 
 
 def test_models_with_the_same_schedule_pass_and_different_ones_are_refused(sd_folder, auffusion_folder, tmp_path):

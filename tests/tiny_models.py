@@ -167,7 +167,10 @@ def _tiny_text_encoder(vocab_size: int, eos_id: int, bos_id: int):
 
 
 def save_tiny_sd(path: str | Path, seed: int = 0, *, beta_end: float = 0.012) -> Path:
-    """A tiny random Stable Diffusion folder in SD 1.5's hub layout; ``beta_end`` ≠ 0.012 makes a mismatched schedule."""
+    """A tiny random Stable Diffusion folder in SD 1.5's hub layout.
+
+    ``beta_end`` other than SD's 0.012 gives a model with a mismatched noise schedule.
+    """
     path = Path(path)
     path.mkdir(parents=True, exist_ok=True)
     _write_json(path / "model_index.json", MODEL_INDEX)

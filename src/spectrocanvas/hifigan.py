@@ -186,12 +186,14 @@ def build_generator(config: Mapping[str, Any], state_dict: Mapping[str, torch.Te
     weights = fold_weight_norm(state_dict)
     result = generator.load_state_dict(weights, strict=False)
     if result.missing_keys or result.unexpected_keys:
+        def listed(keys: list[str]) -> str:
+            return ", ".join(keys[:3]) + (" …" if len(keys) > 3 else "")
+
         parts = []
         if result.missing_keys:
-            parts.append(f"missing {', '.join(result.missing_keys[:3])}" + (" …" if len(result.missing_keys) > 3 else ""))
+            parts.append(f"missing {listed(result.missing_keys)}")
         if result.unexpected_keys:
-            parts.append(f"unexpected {', '.join(result.unexpected_keys[:3])}"
-                         + (" …" if len(result.unexpected_keys) > 3 else ""))
+            parts.append(f"unexpected {listed(result.unexpected_keys)}")
         raise VocoderConfigError(f"HiFi-GAN weights do not match its config.json ({'; '.join(parts)})")
     return generator.eval().requires_grad_(False)
 

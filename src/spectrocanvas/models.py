@@ -181,7 +181,10 @@ def _weight_patterns(sub: str, weights: str) -> list[str]:
 
 
 def diffusion_patterns(weights: str = "safetensors", parts: Sequence[str] = tuple(_WEIGHTS)) -> list[str]:
-    """allow_patterns for a diffusion model: configs, tokenizer, one weight format for ``parts`` (no fp16/EMA variants)."""
+    """allow_patterns for a diffusion model: configs, tokenizer, one weight format for ``parts``.
+
+    Only full-precision files: fp16 and EMA variants and single-file checkpoints are left on the hub.
+    """
     patterns = list(_CONFIG_PATTERNS)
     for sub in parts:
         patterns += [*_weight_patterns(sub, weights), f"{sub}/*.{weights}.index.json"]
