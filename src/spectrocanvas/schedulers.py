@@ -1,0 +1,88 @@
+"""Diffusers schedulers by short name, built from a model's ``scheduler_config``.
+
+The composition sampler steps one scheduler for all members, so the scheduler is built from
+one model's config (any member's: they must share the noise schedule, see
+:func:`spectrocanvas.sampler.check_shared_schedule`).
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Mapping
+from typing import Any
+
+import torch
+from diffusers import (
+    DDIMScheduler,
+    DPMSolverMultistepScheduler,
+    EulerAncestralDiscreteScheduler,
+    EulerDiscreteScheduler,
+    LMSDiscreteScheduler,
+    PNDMScheduler,
+    UniPCMultistepScheduler,
+)
+from diffusers.schedulers.scheduling_utils import SchedulerMixin
+
+from spectrocanvas.errors import SpectrocanvasError
+
+DEFAULT_SCHEDULER = "ddim"
+
+# name → (class, settings that override the model's config)
+SCHEDULERS: dict[str, tuple[type[SchedulerMixin], dict[str, Any]]] = {
+    "ddim": (DDIMScheduler, {}),
+    "dpm++": (DPMSolverMultistepScheduler, {"algorithm_type": "dpmsolver++", "solver_order": 2}),
+    "euler": (EulerDiscreteScheduler, {}),
+    "euler-a": (EulerAncestralDiscreteScheduler, {}),
+    "pndm": (PNDMScheduler, {"skip_prk_steps": True}),
+    "lms": (LMSDiscreteScheduler, {}),
+    "unipc": (UniPCMultistepScheduler, {}),
+}
+
+# Schedulers whose step draws noise (with eta > 0 for DDIM).
+STOCHASTIC = frozenset({"euler-a"})
+
+
+class UnknownSchedulerError(SpectrocanvasError):
+    """A scheduler name that is not in :data:`SCHEDULERS`."""
+
+
+class SchedulerOptionError(SpectrocanvasError):
+    """An option (eta, generator) that the chosen scheduler cannot take."""
+
+
+def scheduler_names() -> list[str]:
+    """The names :func:`make_scheduler` accepts."""
+    return list(SCHEDULERS)
+
+
+def make_scheduler(name: str, config: Mapping[str, Any], **overrides: Any) -> SchedulerMixin:
+    """Build scheduler ``name`` from a model's ``scheduler_config`` (plus ``overrides``).
+
+    The config's noise schedule (betas, ``num_train_timesteps``, ``prediction_type``,
+    ``steps_offset``…) is kept; only the solver changes.
+    """
+    key = name.strip().lower()
+    if key not in SCHEDULERS:
+        raise UnknownSchedulerError(
+            f"unknown scheduler {name!r}; choose one of: {', '.join(SCHEDULERS)}")
+    cls, settings = SCHEDULERS[key]
+    return cls.from_config(dict(config), **{**settings, **overrides})
+
+
+def step_kwargs(scheduler: SchedulerMixin, *, eta: float = 0.0,
+                generator: torch.Generator | None = None) -> dict[str, Any]:
+    """Keyword arguments for ``scheduler.step`` that pass ``eta`` and ``generator`` where taken.
+
+    ``eta`` other than 0 is refused by schedulers without an ``eta`` parameter (only DDIM has
+    one). A generator is passed to schedulers that accept it and ignored by the others.
+    """
+    params = inspect.signature(scheduler.step).parameters
+    kwargs: dict[str, Any] = {}
+    if "eta" in params:
+        kwargs["eta"] = eta
+    elif eta != 0.0:
+        raise SchedulerOptionError(
+            f"eta={eta} needs the ddim scheduler; {type(scheduler).__name__} has no eta")
+    if generator is not None and "generator" in params:
+        kwargs["generator"] = generator
+    return kwargs
