@@ -18,6 +18,8 @@ EXAMPLES = """examples:
   spectrocanvas imprint --image logo.png --audio song.flac -o carved
   spectrocanvas analyze recording.wav -o recording.png   any sound → its canvas picture
   spectrocanvas demo                                     everything above, offline, on drawn assets
+  spectrocanvas generate --image-prompt "a castle with bell towers, grayscale" \
+      --audio-prompt "bell ringing" -n 8 -o castle      SD 1.5 + Auffusion denoise one canvas together
 """
 
 
@@ -79,6 +81,79 @@ def _run_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _run_generate(args: argparse.Namespace) -> int:
+    from spectrocanvas.generate import GenerateSettings, Runtime, generate, generate_pairs
+
+    runtime = Runtime(image_model=args.image_model, audio_model=args.audio_model, device=args.device,
+                      dtype=args.dtype, batch_size=args.batch_size, vocoder=args.vocoder, video=args.video,
+                      offline=args.offline or None, progress=not args.quiet)
+    settings = dict(n=args.n, seed=args.seed, steps=args.steps, scheduler=args.scheduler,
+                    image_guidance=args.image_guidance, audio_guidance=args.audio_guidance,
+                    audio_weight=args.audio_weight, image_start=args.image_start, audio_start=args.audio_start,
+                    image_negative=args.image_negative, audio_negative=args.audio_negative,
+                    crop_columns=0 if args.no_crop else 32)
+    if args.pairs:
+        if args.image_prompt or args.audio_prompt:
+            raise SpectrocanvasError("give either --pairs or --image-prompt/--audio-prompt, not both")
+        folders = generate_pairs(pairs_file=args.pairs, output=args.output, runtime=runtime,
+                                 overwrite=args.overwrite, **settings)
+    else:
+        if args.image_prompt is None or args.audio_prompt is None:
+            raise SpectrocanvasError("give --image-prompt and --audio-prompt (or --pairs FILE)")
+        folders = generate(output=args.output, runtime=runtime, overwrite=args.overwrite,
+                           settings=GenerateSettings(image_prompt=args.image_prompt,
+                                                     audio_prompt=args.audio_prompt, **settings))
+    print(f"{len(folders)} sample(s) in {args.output}/")
+    return 0
+
+
+def _add_generate_parser(commands) -> None:
+    from spectrocanvas.models import PRESETS
+
+    generate = commands.add_parser(
+        "generate", help="text prompts → an image that sounds (SD 1.5 + Auffusion)",
+        description="The paper's method: Stable Diffusion 1.5 (images) and Auffusion (spectrograms) "
+                    "denoise one latent together, averaging their guided noise estimates; Auffusion "
+                    "alone for the first steps (warm start). Writes OUT/sample_000/, … each with "
+                    "image.png, canvas.png, audio.wav, spectrogram.png, video.mp4 and meta.json. "
+                    "Run the same command again to finish an interrupted run.",
+        epilog="models: presets " + ", ".join(f"{k} = {v}" for k, v in PRESETS.items())
+               + "; or a local folder in the same layout. The method succeeds on a fraction of samples: "
+                 "make several (-n) and keep the best.")
+    generate.add_argument("--image-prompt", metavar="TEXT", help="what the picture shows")
+    generate.add_argument("--audio-prompt", metavar="TEXT", help="what the sound is")
+    generate.add_argument("--pairs", metavar="FILE", help="JSONL or CSV of prompt pairs (image_prompt, "
+                          "audio_prompt, optional per-pair settings); one sub-folder per pair")
+    _add_output_options(generate)
+    sampling = generate.add_argument_group("sampling (the paper's values are the defaults)")
+    sampling.add_argument("-n", type=int, default=1, help="samples per prompt pair (default 1)")
+    sampling.add_argument("--seed", type=int, default=0, help="sample i uses seed + i (default 0)")
+    sampling.add_argument("--steps", type=int, default=100, help="denoising steps (default 100)")
+    sampling.add_argument("--scheduler", default="ddim", help="ddim (default), dpm++ for fewer steps, …")
+    sampling.add_argument("--image-guidance", type=float, default=10.0, help="CFG scale of the image model (10)")
+    sampling.add_argument("--audio-guidance", type=float, default=10.0, help="CFG scale of the audio model (10)")
+    sampling.add_argument("--audio-weight", type=float, default=0.5,
+                          help="weight of the audio model's noise estimate; the image model gets 1 − it (0.5)")
+    sampling.add_argument("--image-start", type=int, default=10,
+                          help="step at which the image model joins (default 10: warm start)")
+    sampling.add_argument("--audio-start", type=int, default=0, help="step at which the audio model joins (0)")
+    sampling.add_argument("--image-negative", default="", metavar="TEXT", help="negative prompt of the image model")
+    sampling.add_argument("--audio-negative", default="", metavar="TEXT", help="negative prompt of the audio model")
+    sampling.add_argument("--no-crop", action="store_true",
+                          help="keep the last 32 pixel columns (the silent tail of Auffusion's clips)")
+    models = generate.add_argument_group("models and hardware")
+    models.add_argument("--image-model", default="sd15", metavar="ID|DIR", help="default sd15")
+    models.add_argument("--audio-model", default="auffusion", metavar="ID|DIR", help="default auffusion")
+    models.add_argument("--vocoder", choices=("hifigan", "griffinlim"), default="hifigan",
+                        help="hifigan: the audio model's vocoder/ (default); griffinlim: no weights")
+    models.add_argument("--device", default=None, help="cuda, cuda:1, cpu, … (default: cuda if present)")
+    models.add_argument("--dtype", default=None, help="bf16, fp16 or fp32 (default: bf16/fp16 on GPU, fp32 on CPU)")
+    models.add_argument("--batch-size", type=int, default=None, metavar="B",
+                        help="samples denoised at once (default up to 8; lower it to save memory)")
+    models.add_argument("--offline", action="store_true", help="never use the network (also HF_HUB_OFFLINE=1)")
+    generate.set_defaults(handler=_run_generate)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="spectrocanvas",
@@ -133,6 +208,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--overwrite", action="store_true", help="replace OUT if it exists")
     demo.add_argument("--quiet", action="store_true", help="no progress bars")
     demo.set_defaults(handler=_run_demo)
+
+    _add_generate_parser(commands)
     return parser
 
 

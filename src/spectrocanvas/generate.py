@@ -317,3 +317,28 @@ def pair_folder_name(index: int, pair: dict[str, Any]) -> str:
     label = pair.get("name") or f"{pair['image_prompt']} + {pair['audio_prompt']}"
     slug = re.sub(r"[^a-z0-9]+", "-", label.lower()).strip("-")[:48] or "pair"
     return f"pair_{index:03d}_{slug}"
+
+
+def generate(*, settings: GenerateSettings, output: str | Path, runtime: Runtime = Runtime(),
+             overwrite: bool = False) -> list[Path]:
+    """One prompt pair: make (or finish) ``settings.n`` samples in ``output``."""
+    return generate_run(output, settings, runtime, overwrite=overwrite)
+
+
+def generate_pairs(*, pairs_file: str | Path, output: str | Path, runtime: Runtime = Runtime(),
+                   overwrite: bool = False, **defaults: Any) -> list[Path]:
+    """Many prompt pairs in one process: ``output/pair_000_<slug>/sample_000/``, … (models load once)."""
+    from spectrocanvas.pairs import read_pairs
+
+    pairs = read_pairs(pairs_file)
+    base = GenerateSettings(image_prompt="-", audio_prompt="-", **defaults)
+    planned = [(Path(output) / pair_folder_name(i, pair), pair_settings(pair, base)) for i, pair in enumerate(pairs)]
+    for _, settings in planned:  # refuse a bad pair before any model loads
+        settings.validate()
+    models: LoadedModels | None = None
+    samples: list[Path] = []
+    for folder, settings in planned:
+        if models is None and len(prepare_run_folder(folder, settings, runtime, overwrite=overwrite)) > 0:
+            models = load_models(runtime)
+        samples += generate_run(folder, settings, runtime, models=models, overwrite=False)
+    return samples

@@ -222,6 +222,17 @@ def load_diffusion_model(
     return _cached(key, lambda: _load_diffusion_model(source, role, device, dtype, offline, revision))
 
 
+def quiet_library_logging() -> None:
+    """Our own progress bars speak for long work; the libraries' per-file bars and notices do not."""
+    import diffusers.utils.logging as diffusers_logging
+    import transformers.utils.logging as transformers_logging
+
+    transformers_logging.disable_progress_bar()
+    transformers_logging.set_verbosity_error()
+    diffusers_logging.disable_progress_bar()
+    diffusers_logging.set_verbosity_error()
+
+
 def _first_line(error: BaseException) -> str:
     text = str(error).strip().splitlines()
     return f"{type(error).__name__}: {text[0]}" if text else type(error).__name__
@@ -233,6 +244,7 @@ def _load_diffusion_model(source: str, role: str, device: torch.device, dtype: t
     from diffusers.utils import is_accelerate_available
     from transformers import CLIPTextModel, CLIPTokenizer
 
+    quiet_library_logging()
     what, option = ROLES[role]
     hub_source = expand_preset(source)
     resolved = resolve_model(hub_source, what=what, option=option, offline=offline, revision=revision,
