@@ -82,11 +82,12 @@ def _roberta_tokenizer():
 
 
 def make_tiny_clip(folder: str | Path, *, image_size: int = 32, patch_size: int = 16,
-                   crop_size: int | None = None, seed: int = 0) -> Path:
+                   crop_size: int | None = None, seed: int = 0, negate_text: bool = False) -> Path:
     """Save a tiny random CLIPModel and its CLIPProcessor in ``folder``; returns the folder.
 
     The processor resizes the shortest edge to ``image_size`` and centre-crops ``crop_size``
-    (default: ``image_size``), like the real one does with 224.
+    (default: ``image_size``), like the real one does with 224. ``negate_text`` flips the sign of
+    the text projection: every cosine similarity changes sign (random models give positive ones).
     """
     from transformers import CLIPConfig, CLIPImageProcessorPil, CLIPModel
 
@@ -104,6 +105,9 @@ def make_tiny_clip(folder: str | Path, *, image_size: int = 32, patch_size: int 
     )
     torch.manual_seed(seed)
     model = CLIPModel(config).eval()
+    if negate_text:
+        with torch.no_grad():
+            model.text_projection.weight.neg_()
     image_processor = CLIPImageProcessorPil(size={"shortest_edge": image_size},
                                             crop_size={"height": crop, "width": crop})
     model.save_pretrained(folder)
@@ -112,12 +116,13 @@ def make_tiny_clip(folder: str | Path, *, image_size: int = 32, patch_size: int 
     return folder
 
 
-def make_tiny_clap(folder: str | Path, *, seed: int = 0) -> Path:
+def make_tiny_clap(folder: str | Path, *, seed: int = 0, negate_text: bool = False) -> Path:
     """Save a tiny random ClapModel (HTSAT audio tower, RoBERTa text tower) and its ClapProcessor.
 
     The feature extractor is the real one's: 48 kHz, 64 mel bands, hop 480, 10 s, 'rand_trunc',
     'repeatpad'. The audio tower keeps spec_size 256 (64 bands × freq ratio 4 hold the 1001 frames
     of 10 s) but uses 16-pixel patches, two stages and 16 channels, so it runs in milliseconds.
+    ``negate_text`` flips the sign of the text projection's output, and so of every cosine.
     """
     from transformers import ClapConfig, ClapFeatureExtractor, ClapModel
 
@@ -135,6 +140,10 @@ def make_tiny_clap(folder: str | Path, *, seed: int = 0) -> Path:
     )
     torch.manual_seed(seed)
     model = ClapModel(config).eval()
+    if negate_text:
+        with torch.no_grad():
+            model.text_projection.linear2.weight.neg_()
+            model.text_projection.linear2.bias.neg_()
     features = ClapFeatureExtractor(feature_size=64, sampling_rate=48_000, hop_length=480, max_length_s=10,
                                     fft_window_size=1024, frequency_min=50, frequency_max=14_000,
                                     truncation="rand_trunc", padding="repeatpad")
