@@ -194,6 +194,19 @@ def sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
+@contextlib.contextmanager
+def sync_debug(device: torch.device, on: bool):
+    """Warn on every GPU→CPU synchronisation inside the block (the loop should have none)."""
+    if not (on and device.type == "cuda"):
+        yield
+        return
+    torch.cuda.set_sync_debug_mode("warn")
+    try:
+        yield
+    finally:
+        torch.cuda.set_sync_debug_mode("default")
+
+
 def count_flops(fn: Callable[[], Any], device: torch.device) -> float:
     """FLOPs of ``fn()``. On CPU attention runs the math backend: the CPU flash kernel is not in
     FlopCounterMode's registry and would count as zero."""
@@ -251,7 +264,8 @@ def run_config(models: Models, mode: Mode, denoisers: tuple[Callable, Callable],
         scheduler = make_scheduler("ddim", SD15_SCHEDULE)
         sync(device)
         t0 = time.perf_counter()
-        out = compose_sample(latents, scheduler, members(warm), num_steps=steps)
+        with sync_debug(device, args.sync_debug):
+            out = compose_sample(latents, scheduler, members(warm), num_steps=steps)
         sync(device)
         t1 = time.perf_counter()
         decode(models, out, mode.dtype, args.decode_batch)
@@ -356,6 +370,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--unet-repeats", type=int, default=None, help="bare UNet calls timed")
     p.add_argument("--peak-tflops", type=float, default=None,
                    help="device peak dense bf16 TFLOP/s (default from the device name)")
+    p.add_argument("--sync-debug", action="store_true",
+                   help="warn on each GPU→CPU sync inside the denoising loop")
     p.add_argument("--threads", type=int, default=None,
                    help="CPU threads for torch (default: torch's own; 1 with --reduced, where tiny "
                         "ops on shared cores run faster on one thread)")
