@@ -128,9 +128,10 @@ def compose_sample(latents: torch.Tensor, scheduler: SchedulerMixin, members: Se
         raise CompositionError("no members to compose")
     check_shared_schedule([scheduler, *(m.schedule for m in members if m.schedule is not None)])
     for member in members:
-        if member.cond.shape[0] not in (1, latents.shape[0]):
-            raise CompositionError(f"{member.name or 'member'}: conditioning batch "
-                                   f"{member.cond.shape[0]} does not match {latents.shape[0]} latents")
+        for e in (member.cond, member.uncond):
+            if e.shape[0] not in (1, latents.shape[0]):
+                raise CompositionError(f"{member.name or 'member'}: conditioning batch "
+                                       f"{e.shape[0]} does not match {latents.shape[0]} latents")
     kwargs = step_kwargs(scheduler, eta=eta, generator=generator)
     # The scheduler keeps its timesteps on the CPU: its per-step lookups (alphas_cumprod[t],
     # sigmas[i]) then need no GPU→CPU sync, and the denoisers get the same values on the device.
@@ -191,9 +192,10 @@ def compose_batches(members: Sequence[Member], scheduler: SchedulerMixin, seeds:
     Yields (seeds of the batch, final latents (b, *shape)) as each batch finishes.
     """
     for member in members:
-        if member.cond.shape[0] not in (1, len(seeds)):
-            raise CompositionError(f"{member.name or 'member'}: conditioning batch "
-                                   f"{member.cond.shape[0]} does not match {len(seeds)} seeds")
+        for e in (member.cond, member.uncond):
+            if e.shape[0] not in (1, len(seeds)):
+                raise CompositionError(f"{member.name or 'member'}: conditioning batch "
+                                       f"{e.shape[0]} does not match {len(seeds)} seeds")
     done = 0
     for batch in batched(seeds, batch_size):
         index = slice(done, done + len(batch))
