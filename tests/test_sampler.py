@@ -256,7 +256,11 @@ def tiny_unet(seed: int):
 
 @pytest.fixture(scope="module")
 def unets():
-    return tiny_unet(0), tiny_unet(1)
+    # Tiny convolutions on two shared cores run several times faster on one thread.
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield tiny_unet(0), tiny_unet(1)
+    torch.set_num_threads(threads)
 
 
 def unet_members(unets, n):

@@ -41,7 +41,7 @@ class CompositionError(SpectrocanvasError):
     """The members cannot be composed as given (no member active at a step, batch mismatch…)."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # eq on tensors is ambiguous; members compare by identity
 class Member:
     """One denoiser of the composition, with its conditioning and when it takes part.
 
@@ -128,12 +128,16 @@ def compose_sample(latents: torch.Tensor, scheduler: SchedulerMixin, members: Se
         raise CompositionError("no members to compose")
     check_shared_schedule([scheduler, *(m.schedule for m in members if m.schedule is not None)])
     for member in members:
-        if member.cond.shape[0] not in (1, latents.shape[0]):
-            raise CompositionError(f"{member.name or 'member'}: conditioning batch "
-                                   f"{member.cond.shape[0]} does not match {latents.shape[0]} latents")
+        for e in (member.cond, member.uncond):
+            if e.shape[0] not in (1, latents.shape[0]):
+                raise CompositionError(f"{member.name or 'member'}: conditioning batch "
+                                       f"{e.shape[0]} does not match {latents.shape[0]} latents")
     kwargs = step_kwargs(scheduler, eta=eta, generator=generator)
-    scheduler.set_timesteps(num_steps, device=latents.device)
+    # The scheduler keeps its timesteps on the CPU: its per-step lookups (alphas_cumprod[t],
+    # sigmas[i]) then need no GPU→CPU sync, and the denoisers get the same values on the device.
+    scheduler.set_timesteps(num_steps)
     timesteps = scheduler.timesteps
+    model_timesteps = timesteps.to(latents.device)
     total = len(timesteps)
     idle = [i for i in range(total) if not any(m.active(i) for m in members)]
     if idle:
@@ -142,7 +146,7 @@ def compose_sample(latents: torch.Tensor, scheduler: SchedulerMixin, members: Se
     latents = latents * scheduler.init_noise_sigma
     for i, t in enumerate(timesteps):
         model_input = scheduler.scale_model_input(latents, t)
-        eps = compose_eps(members, i, model_input, t)
+        eps = compose_eps(members, i, model_input, model_timesteps[i])
         latents = scheduler.step(eps, t, latents, **kwargs).prev_sample
         if callback is not None:
             callback(i, total, t, latents)
@@ -152,7 +156,8 @@ def compose_sample(latents: torch.Tensor, scheduler: SchedulerMixin, members: Se
 def initial_latents(seeds: Sequence[int], shape: tuple[int, int, int], *,
                     device: torch.device | str | None = None,
                     dtype: torch.dtype = torch.float32) -> torch.Tensor:
-    """Unit-variance noise (N, *shape): sample i from a CPU generator seeded with ``seeds[i]``.
+    """Unit-variance noise (N, *shape): sample i from a CPU generator seeded with ``seeds[i]``
+    (the CLI passes ``seed + i``).
 
     Drawn in float32 on the CPU and then moved, so a sample does not depend on the batch it is
     in or on the device.
@@ -187,9 +192,10 @@ def compose_batches(members: Sequence[Member], scheduler: SchedulerMixin, seeds:
     Yields (seeds of the batch, final latents (b, *shape)) as each batch finishes.
     """
     for member in members:
-        if member.cond.shape[0] not in (1, len(seeds)):
-            raise CompositionError(f"{member.name or 'member'}: conditioning batch "
-                                   f"{member.cond.shape[0]} does not match {len(seeds)} seeds")
+        for e in (member.cond, member.uncond):
+            if e.shape[0] not in (1, len(seeds)):
+                raise CompositionError(f"{member.name or 'member'}: conditioning batch "
+                                       f"{e.shape[0]} does not match {len(seeds)} seeds")
     done = 0
     for batch in batched(seeds, batch_size):
         index = slice(done, done + len(batch))

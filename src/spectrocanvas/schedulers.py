@@ -7,6 +7,7 @@ one model's config (any member's: they must share the noise schedule, see
 
 from __future__ import annotations
 
+import importlib.util
 import inspect
 from collections.abc import Mapping
 from typing import Any
@@ -66,6 +67,8 @@ def make_scheduler(name: str, config: Mapping[str, Any], **overrides: Any) -> Sc
         raise UnknownSchedulerError(
             f"unknown scheduler {name!r}; choose one of: {', '.join(SCHEDULERS)}")
     cls, settings = SCHEDULERS[key]
+    if key == "lms" and importlib.util.find_spec("scipy") is None:
+        raise UnknownSchedulerError("the lms scheduler needs scipy, which is not installed")
     return cls.from_config(dict(config), **{**settings, **overrides})
 
 
