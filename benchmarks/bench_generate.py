@@ -130,31 +130,14 @@ def build_models(device: torch.device, reduced: bool) -> Models:
 
 
 def build_vocoder(device: torch.device, reduced: bool) -> tuple[torch.nn.Module | None, str]:
-    """Auffusion-size HiFi-GAN from ``spectrocanvas.hifigan`` when that module exists.
-
-    Expects a generator class (``HiFiGANGenerator``/``Generator``/``HiFiGAN``) built from a
-    config constant (``AUFFUSION_CONFIG``/``AUFFUSION``/``DEFAULT_CONFIG``) and called on a mel
-    (B, 256, frames). Anything else is reported and the vocoder is left out of the timing.
-    """
+    """Auffusion-size HiFi-GAN (random weights) from spectrocanvas.hifigan; skipped in --reduced."""
     if reduced:
         return None, "vocoder skipped in --reduced"
-    try:
-        import spectrocanvas.hifigan as hifigan
-    except ImportError:
-        return None, "vocoder skipped: spectrocanvas.hifigan is not importable yet"
-    cls = next((getattr(hifigan, n) for n in ("HiFiGANGenerator", "Generator", "HiFiGAN")
-                if hasattr(hifigan, n)), None)
-    config = next((getattr(hifigan, n) for n in ("AUFFUSION_CONFIG", "AUFFUSION", "DEFAULT_CONFIG")
-                   if hasattr(hifigan, n)), None)
-    if cls is None or config is None:
-        return None, "vocoder skipped: spectrocanvas.hifigan has no generator class + config found"
-    for make in (lambda: cls.from_config(config), lambda: cls(config), lambda: cls(**config)):
-        try:
-            with torch.device(device):
-                return make().eval(), f"vocoder: {cls.__name__} (random weights)"
-        except Exception:  # noqa: BLE001 - try the next constructor shape
-            continue
-    return None, f"vocoder skipped: could not construct {cls.__name__}"
+    from spectrocanvas.hifigan import AUFFUSION_HIFIGAN_CONFIG, HiFiGANGenerator
+
+    with torch.device(device):
+        generator = HiFiGANGenerator(AUFFUSION_HIFIGAN_CONFIG).eval()
+    return generator, "vocoder: HiFiGANGenerator, Auffusion-size config (random weights)"
 
 
 def prepare(models: Models, mode: Mode) -> None:
