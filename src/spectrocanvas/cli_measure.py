@@ -158,7 +158,7 @@ def add_measure_parsers(commands: Any) -> None:
         description="Score every sample folder that generate wrote under DIR (any depth): CLIP of "
                     "canvas.png against the image prompt, CLAP of audio.wav against the audio prompt, as "
                     "the paper scores them. Each meta.json gets clip_score and clap_score; the table of "
-                    "mean ± 95%% CI per method (and per run when there are several) is printed and "
+                    "mean ± 95% CI per method (and per run when there are several) is printed and "
                     "written to DIR/scores.md and DIR/scores.csv. Scored samples are skipped.")
     evaluate.add_argument("folder", metavar="DIR", help="a generate output folder (or a folder of them)")
     evaluate.add_argument("--rescore", action="store_true", help="score samples that already have scores")
@@ -171,7 +171,7 @@ def add_measure_parsers(commands: Any) -> None:
     compare = commands.add_parser(
         "compare", help="the paper's comparison: every method on the example prompt pairs, scored",
         description="Generate with each method (OUT/<method>/pair_…/sample_…), score everything, and "
-                    "print the paper's table: a row per method, CLIP and CLAP as mean ± 95%% CI, the "
+                    "print the paper's table: a row per method, CLIP and CLAP as mean ± 95% CI, the "
                     "single-model references last. Writes OUT/comparison.md and OUT/comparison.csv. "
                     "Run it again to finish an interrupted comparison.")
     compare.add_argument("--pairs", default=None, metavar="FILE",
