@@ -82,6 +82,7 @@ def _run_demo(args: argparse.Namespace) -> int:
 
 
 def _run_generate(args: argparse.Namespace) -> int:
+    from spectrocanvas.cli_measure import finish_generate, generate_settings, sample_hook
     from spectrocanvas.generate import GenerateSettings, Runtime, generate, generate_pairs
 
     runtime = Runtime(image_model=args.image_model, audio_model=args.audio_model, device=args.device,
@@ -92,22 +93,26 @@ def _run_generate(args: argparse.Namespace) -> int:
                     audio_weight=args.audio_weight, image_start=args.image_start, audio_start=args.audio_start,
                     image_negative=args.image_negative, audio_negative=args.audio_negative,
                     crop_columns=0 if args.no_crop else 32)
+    settings = generate_settings(args, settings)  # --method and its defaults for options left unset
+    on_sample = sample_hook(args)  # --score / --keep-top
     if args.pairs:
         if args.image_prompt or args.audio_prompt:
             raise SpectrocanvasError("give either --pairs or --image-prompt/--audio-prompt, not both")
         folders = generate_pairs(pairs_file=args.pairs, output=args.output, runtime=runtime,
-                                 overwrite=args.overwrite, **settings)
+                                 overwrite=args.overwrite, on_sample=on_sample, **settings)
     else:
         if args.image_prompt is None or args.audio_prompt is None:
             raise SpectrocanvasError("give --image-prompt and --audio-prompt (or --pairs FILE)")
-        folders = generate(output=args.output, runtime=runtime, overwrite=args.overwrite,
+        folders = generate(output=args.output, runtime=runtime, overwrite=args.overwrite, on_sample=on_sample,
                            settings=GenerateSettings(image_prompt=args.image_prompt,
                                                      audio_prompt=args.audio_prompt, **settings))
     print(f"{len(folders)} sample(s) in {args.output}/")
+    finish_generate(args, folders)
     return 0
 
 
 def _add_generate_parser(commands) -> None:
+    from spectrocanvas.cli_measure import add_generate_measure_options
     from spectrocanvas.models import PRESETS
 
     generate = commands.add_parser(
@@ -151,6 +156,7 @@ def _add_generate_parser(commands) -> None:
     models.add_argument("--batch-size", type=int, default=None, metavar="B",
                         help="samples denoised at once (default up to 8; lower it to save memory)")
     models.add_argument("--offline", action="store_true", help="never use the network (also HF_HUB_OFFLINE=1)")
+    add_generate_measure_options(generate)
     generate.set_defaults(handler=_run_generate)
 
 
@@ -210,6 +216,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo.set_defaults(handler=_run_demo)
 
     _add_generate_parser(commands)
+    from spectrocanvas.cli_measure import add_measure_parsers
+
+    add_measure_parsers(commands)
     return parser
 
 

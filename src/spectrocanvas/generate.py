@@ -47,6 +47,11 @@ class GenerateSettings:
     latent_width: int = 128
     crop_columns: int = 32
     method: str = "denoise"
+    # read only by some methods (None elsewhere; see spectrocanvas.methods and docs/methods.md)
+    image_steps: int | None = None
+    sds_iterations: int | None = None
+    sds_lr: float | None = None
+    sds_image_start: int | None = None
 
     def validate(self) -> None:
         """Refuse settings a user can get wrong, with one line each."""
@@ -71,10 +76,16 @@ class GenerateSettings:
                                      "denoise from the first step")
         if self.latent_height < 1 or self.latent_width < 1 or self.crop_columns < 0:
             raise SpectrocanvasError("latent size must be positive and the crop non-negative")
+        from spectrocanvas.methods import validate_method
+
+        validate_method(self)
 
     def identity(self) -> dict[str, Any]:
         """The settings that decide what sample i is (everything but how many)."""
-        return {k: v for k, v in asdict(self).items() if k != "n"}
+        from spectrocanvas.methods import METHOD_FIELDS
+
+        # method-only settings that are unset are left out, so runs made before they existed resume
+        return {k: v for k, v in asdict(self).items() if k != "n" and not (k in METHOD_FIELDS and v is None)}
 
 
 @dataclass(frozen=True)
@@ -259,10 +270,15 @@ def _write_sample(folder: Path, index: int, *, settings: GenerateSettings, runti
 
 
 def generate_run(folder: str | Path, settings: GenerateSettings, runtime: Runtime, *, models: LoadedModels | None = None,
-                 overwrite: bool = False) -> list[Path]:
-    """Make the missing samples of one prompt pair in ``folder``; returns every sample folder."""
+                 overwrite: bool = False, on_sample: Callable[[Path], None] | None = None) -> list[Path]:
+    """Make the missing samples of one prompt pair in ``folder``; returns every sample folder.
+
+    ``settings.method`` picks how (see :mod:`spectrocanvas.methods`); ``on_sample(folder)`` is
+    called after each new sample folder is written (e.g. to score it).
+    """
     import time
 
+    from spectrocanvas.methods import get_method, run_method
     from spectrocanvas.progress import progress_bar
     from spectrocanvas.sampler import batched
 
@@ -275,31 +291,39 @@ def generate_run(folder: str | Path, settings: GenerateSettings, runtime: Runtim
         batch_size = runtime.batch_size or min(len(todo), 8)
         if batch_size < 1:
             raise SpectrocanvasError(f"--batch-size must be at least 1, not {batch_size}")
-        bar = progress_bar(total=len(todo) * settings.steps, desc=f"denoising {len(todo)} sample(s)",
+        method = get_method(settings.method)
+        bar = progress_bar(total=len(todo) * method.units(settings), desc=f"{method.name}: {len(todo)} sample(s)",
                            enabled=runtime.progress, unit="step")
         for indices in batched(todo, batch_size):
             seeds = [settings.seed + i for i in indices]
             on_step = (lambda: bar.update(len(indices))) if bar is not None else None
             started = time.perf_counter()
-            latents = _guard_resources(lambda: denoise_latents(settings, models, seeds, on_step=on_step),
+            latents = _guard_resources(lambda: run_method(settings, models, seeds, on_step=on_step),
                                        batch=len(indices), device=device)
             sampling = time.perf_counter() - started
-            bad = [i for i, row in zip(indices, latents) if not torch.isfinite(row).all()]
+            finite = (latents.flatten(1).isfinite().all(1) if isinstance(latents, torch.Tensor)
+                      else latents[0].flatten(1).isfinite().all(1) & latents[1].flatten(1).isfinite().all(1))
+            bad = [i for i, ok in zip(indices, finite) if not ok]
             if bad:
                 raise SpectrocanvasError(f"sampling produced NaN or infinite values for sample(s) {bad}; "
                                          "try --dtype float32 (finished samples are kept)")
             started = time.perf_counter()
-            image_pixels = crop_tail(decode_pixels(models.image, latents), settings.crop_columns)
-            canvases = crop_tail(decode_canvas(models.audio, latents), settings.crop_columns)
+            if isinstance(latents, torch.Tensor):
+                image_pixels = crop_tail(decode_pixels(models.image, latents), settings.crop_columns)
+                canvases = crop_tail(decode_canvas(models.audio, latents), settings.crop_columns)
+            else:  # the method made the picture and the canvas itself
+                image_pixels, canvases = (crop_tail(x.float().cpu(), settings.crop_columns) for x in latents)
             decoding = time.perf_counter() - started
             for row, index in enumerate(indices):
                 timer = StageTimer()
                 with timer.stage("reconstruct"), torch.no_grad():
                     waveform = models.vocoder(canvases[row: row + 1].to(torch.float32))[0].float().cpu()
                 shared = {"sample": round(sampling / len(indices), 4), "decode": round(decoding / len(indices), 4)}
-                _write_sample(folder, index, settings=settings, runtime=runtime, models=models,
-                              image_pixels=image_pixels[row], canvas=canvases[row], waveform=waveform,
-                              timer=timer, shared_timings=shared)
+                written = _write_sample(folder, index, settings=settings, runtime=runtime, models=models,
+                                        image_pixels=image_pixels[row], canvas=canvases[row], waveform=waveform,
+                                        timer=timer, shared_timings=shared)
+                if on_sample is not None:
+                    on_sample(written)
         if bar is not None:
             bar.close()
     return sorted(folder.glob(f"{SAMPLE_PREFIX}[0-9][0-9][0-9]*"))
@@ -320,13 +344,14 @@ def pair_folder_name(index: int, pair: dict[str, Any]) -> str:
 
 
 def generate(*, settings: GenerateSettings, output: str | Path, runtime: Runtime = Runtime(),
-             overwrite: bool = False) -> list[Path]:
+             overwrite: bool = False, on_sample: Callable[[Path], None] | None = None) -> list[Path]:
     """One prompt pair: make (or finish) ``settings.n`` samples in ``output``."""
-    return generate_run(output, settings, runtime, overwrite=overwrite)
+    return generate_run(output, settings, runtime, overwrite=overwrite, on_sample=on_sample)
 
 
 def generate_pairs(*, pairs_file: str | Path, output: str | Path, runtime: Runtime = Runtime(),
-                   overwrite: bool = False, **defaults: Any) -> list[Path]:
+                   overwrite: bool = False, on_sample: Callable[[Path], None] | None = None,
+                   **defaults: Any) -> list[Path]:
     """Many prompt pairs in one process: ``output/pair_000_<slug>/sample_000/``, … (models load once)."""
     from spectrocanvas.pairs import read_pairs
 
@@ -340,5 +365,5 @@ def generate_pairs(*, pairs_file: str | Path, output: str | Path, runtime: Runti
     for folder, settings in planned:
         if models is None and len(prepare_run_folder(folder, settings, runtime, overwrite=overwrite)) > 0:
             models = load_models(runtime)
-        samples += generate_run(folder, settings, runtime, models=models, overwrite=False)
+        samples += generate_run(folder, settings, runtime, models=models, overwrite=False, on_sample=on_sample)
     return samples

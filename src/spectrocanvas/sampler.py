@@ -86,9 +86,11 @@ class Member:
 def guided_eps(member: Member, latents: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
     """Classifier-free guidance ε_u + g·(ε_c − ε_u), both passes in one batch of 2B.
 
-    latents (B, 4, h, w) → ε (B, 4, h, w), in the latents' dtype.
+    latents (B, 4, h, w), t a scalar or one timestep per sample (B,) → ε (B, 4, h, w), in the
+    latents' dtype.
     """
     b = latents.shape[0]
+    t = torch.cat([t, t]) if torch.is_tensor(t) and t.dim() == 1 else t
     cond, uncond = (e.expand(b, -1, -1) if e.shape[0] == 1 else e
                     for e in (member.cond, member.uncond))
     eps = member.denoiser(torch.cat([latents, latents]), t, torch.cat([uncond, cond]))

@@ -1,0 +1,97 @@
+"""`spectrocanvas compare`: the paper's comparison of its method with the baselines.
+
+Every method makes samples of every prompt pair (``OUT/<method>/pair_…/sample_…``, resumable like
+`generate --pairs`), everything is scored (:mod:`spectrocanvas.evaluate`), and a table in the
+paper's form is written: one row per method, CLIP and CLAP as mean ± 95 % CI, the single-model
+references last.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from spectrocanvas.errors import SpectrocanvasError
+from spectrocanvas.evaluate import Evaluation, Scorers, evaluate, write_text
+from spectrocanvas.methods import METHODS, method_settings, parse_methods
+from spectrocanvas.stats import SCORE_KEYS, mean_ci
+
+PAIRS_FILE = Path(__file__).parent / "data" / "paper_pairs.jsonl"
+"""The paper's example prompt pairs (its figures and the official example configs)."""
+
+DEFAULT_METHODS = ("denoise", "imprint", "sds", "image-only", "audio-only")
+REFERENCES = ("image-only", "audio-only")
+"""Rows that are single-model references, not ways to make images that sound."""
+COMPARISON_MD, COMPARISON_CSV = "comparison.md", "comparison.csv"
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """The comparison table (markdown, csv) and the evaluation under it."""
+
+    markdown: str
+    csv: str
+    evaluation: Evaluation
+
+
+def comparison_table(records: Sequence[Mapping[str, Any]], methods: Sequence[str], *,
+                     confidence: float = 0.95, decimals: int = 2) -> tuple[str, str]:
+    """(markdown, csv): a row per method in ``methods`` (references last), CLIP and CLAP mean ± CI, n."""
+    order = [m for m in methods if m not in REFERENCES] + [m for m in methods if m in REFERENCES]
+    lines = ["| Method | CLIP ↑ | CLAP ↑ | n |", "|---|---:|---:|---:|"]
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["method", "label", "n"] + [f"{k}_{p}" for k in SCORE_KEYS for p in ("mean", "ci")])
+    for name in order:
+        rows = [r for r in records if r.get("method") == name]
+        label = METHODS[name].label + (" — reference" if name in REFERENCES else "")
+        cells, fields = [], []
+        for key in SCORE_KEYS:
+            values = [float(r[key]) for r in rows if r.get(key) is not None]
+            if not values:
+                cells.append("–")
+                fields += ["", ""]
+                continue
+            mean, half, _ = mean_ci(values, confidence)
+            cells.append(f"{mean:.{decimals}f}" + ("" if math.isnan(half) else f" ± {half:.{decimals}f}"))
+            fields += [f"{mean:.6f}", "" if math.isnan(half) else f"{half:.6f}"]
+        lines.append(f"| {label} (`{name}`) | {cells[0]} | {cells[1]} | {len(rows)} |")
+        writer.writerow([name, label, len(rows)] + fields)
+    note = f"\nMean ± {confidence * 100:g}% confidence interval (t) over all samples of all prompt pairs.\n"
+    return "\n".join(lines) + "\n" + note, out.getvalue()
+
+
+def compare(*, output: str | Path, pairs_file: str | Path | None = None,
+            methods: Sequence[str] | str = DEFAULT_METHODS, options: Mapping[str, Any] | None = None,
+            runtime: Any = None, overwrite: bool = False, clip_model: str | None = None,
+            clap_model: str | None = None, scorers: Scorers | None = None, rescore: bool = False) -> Comparison:
+    """Generate with each method over the pairs, score everything, write OUT/comparison.md and .csv.
+
+    ``options``: generate settings for every method, ``None`` where not set, so each method's own
+    defaults apply (see :func:`spectrocanvas.methods.method_settings`; options a method fixes or
+    does not read are ignored for it). ``runtime``: a :class:`spectrocanvas.generate.Runtime`.
+    """
+    from spectrocanvas.generate import Runtime, generate_pairs
+
+    names = parse_methods(methods) if isinstance(methods, str) else list(methods)
+    for name in names:
+        if name not in METHODS:
+            raise SpectrocanvasError(f"unknown method '{name}'; choose from {', '.join(METHODS)}")
+    runtime = runtime or Runtime()
+    pairs = Path(pairs_file) if pairs_file is not None else PAIRS_FILE
+    output = Path(output)
+    planned = [(name, method_settings(name, dict(options or {}), strict=False)) for name in names]
+    for name, settings in planned:
+        generate_pairs(pairs_file=pairs, output=output / name, runtime=runtime, overwrite=overwrite, **settings)
+    evaluation = evaluate(output, clip_model=clip_model, clap_model=clap_model, device=runtime.device,
+                          offline=runtime.offline, rescore=rescore, scorers=scorers, progress=runtime.progress)
+    records = [r for r in evaluation.records if r["folder"].split("/", 1)[0] in names]
+    markdown, table_csv = comparison_table(records, names)
+    write_text(output / COMPARISON_MD, markdown)
+    write_text(output / COMPARISON_CSV, table_csv)
+    return Comparison(markdown=markdown, csv=table_csv, evaluation=evaluation)

@@ -1,0 +1,237 @@
+"""The ways `generate --method` makes a canvas: the paper's denoising and its baselines.
+
+A method is a function ``(settings, models, seeds, *, on_step) -> output`` where output is either
+latents (B, 4, h, w) in the shared SD/Auffusion latent space (decoded by both VAEs, as the paper
+does) or a pair ``(image_pixels (B, 3, H, W), canvas (B, H, W))`` in [0, 1] at full width (the
+caller crops the tail).
+
+Per-method defaults: every method starts from :class:`GenerateSettings`' defaults (the paper's
+denoising values) and changes some of them. A method's defaults come in *groups* of linked
+options; a group applies only when the user set none of its options (``None`` = not set). So
+``--method imprint`` runs SD for 50 steps and Auffusion for 100, while ``--method imprint
+--steps 20`` runs both for 20 (``--image-steps`` unset follows ``--steps``). A method's *fixed*
+settings (image-only has no audio member) are always applied; setting them otherwise is an error
+in `generate` and ignored in `compare`, which passes one set of options to every method.
+See docs/methods.md.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, fields, replace
+from typing import TYPE_CHECKING, Any, Union
+
+import torch
+
+from spectrocanvas.errors import SpectrocanvasError
+
+if TYPE_CHECKING:
+    from spectrocanvas.generate import GenerateSettings, LoadedModels
+
+MethodOutput = Union[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]
+MethodFn = Callable[..., MethodOutput]
+
+IMPRINT_STRENGTH = 0.5
+"""How deep the image cuts the spectrogram in the imprint baseline (the official mag_ratio)."""
+
+METHOD_FIELDS = ("image_steps", "sds_iterations", "sds_lr", "sds_image_start")
+"""Settings that only some methods read; ``None`` elsewhere (and then left out of a run's identity)."""
+
+
+@dataclass(frozen=True)
+class Method:
+    """One way to make a canvas, with its settings policy (see the module notes)."""
+
+    name: str
+    label: str
+    run: MethodFn
+    defaults: tuple[Mapping[str, Any], ...] = ()
+    fixed: Mapping[str, Any] = field(default_factory=dict)
+    uses: tuple[str, ...] = ()
+
+    def units(self, settings: "GenerateSettings") -> int:
+        """Progress units (denoising steps or SDS iterations) per sample."""
+        if self.name == "sds":
+            return int(settings.sds_iterations or 0)
+        if self.name == "imprint":
+            return settings.steps + (settings.image_steps or settings.steps)
+        return settings.steps
+
+
+# ---- the methods ------------------------------------------------------------------------------------------
+def denoise(settings: "GenerateSettings", models: "LoadedModels", seeds: Sequence[int], *,
+            on_step: Callable[[], None] | None = None) -> torch.Tensor:
+    """The paper's joint denoising: latents (B, 4, h, w)."""
+    from spectrocanvas.generate import denoise_latents
+
+    return denoise_latents(settings, models, seeds, on_step=on_step)
+
+
+def image_only(settings: "GenerateSettings", models: "LoadedModels", seeds: Sequence[int], *,
+               on_step: Callable[[], None] | None = None) -> torch.Tensor:
+    """SD alone with the denoising settings (the paper's image-only reference): latents (B, 4, h, w)."""
+    return denoise(replace(settings, **METHODS["image-only"].fixed), models, seeds, on_step=on_step)
+
+
+def audio_only(settings: "GenerateSettings", models: "LoadedModels", seeds: Sequence[int], *,
+               on_step: Callable[[], None] | None = None) -> torch.Tensor:
+    """Auffusion alone with the denoising settings (the audio-only reference): latents (B, 4, h, w)."""
+    return denoise(replace(settings, **METHODS["audio-only"].fixed), models, seeds, on_step=on_step)
+
+
+def imprint(settings: "GenerateSettings", models: "LoadedModels", seeds: Sequence[int], *,
+            on_step: Callable[[], None] | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """SD's image carved into Auffusion's spectrogram (same seeds): ((B, 3, H, W), (B, H, W)).
+
+    The image's grayscale (mean of RGB, as the official code takes it) is inverted and cuts the
+    spectrogram by ``spectrogram × (1 − 0.5 × (1 − gray))``: dark parts of the image remove sound.
+    """
+    from spectrocanvas.generate import decode_canvas, decode_pixels
+    from spectrocanvas.imprint import imprint_canvas
+
+    alone = dict(image_start=0, audio_start=0)
+    image_settings = replace(settings, audio_weight=0.0, steps=settings.image_steps or settings.steps, **alone)
+    audio_settings = replace(settings, audio_weight=1.0, **alone)
+    image_pixels = decode_pixels(models.image, denoise(image_settings, models, seeds, on_step=on_step))
+    spectrogram = decode_canvas(models.audio, denoise(audio_settings, models, seeds, on_step=on_step))
+    canvas = imprint_canvas(spectrogram, image_pixels.mean(dim=1), strength=IMPRINT_STRENGTH, invert=True)
+    return image_pixels, canvas
+
+
+def sds(settings: "GenerateSettings", models: "LoadedModels", seeds: Sequence[int], *,
+        on_step: Callable[[], None] | None = None) -> torch.Tensor:
+    """A latent canvas distilled from both models by SDS (see :mod:`spectrocanvas.sds`): (B, 4, h, w)."""
+    from diffusers import DDPMScheduler
+
+    from spectrocanvas.models import unet_denoiser
+    from spectrocanvas.sampler import Member, check_shared_schedule, initial_latents
+    from spectrocanvas.sds import sds_optimise
+
+    image, audio = models.image, models.audio
+    members = []
+    if settings.audio_weight < 1.0:
+        members.append(Member(
+            denoiser=unet_denoiser(image), name="image", cond=image.encode_prompts([settings.image_prompt]),
+            uncond=image.encode_prompts([settings.image_negative]), guidance=settings.image_guidance,
+            weight=1.0 - settings.audio_weight, start=int(settings.sds_image_start or 0)))
+    if settings.audio_weight > 0.0:
+        members.append(Member(
+            denoiser=unet_denoiser(audio), name="audio", cond=audio.encode_prompts([settings.audio_prompt]),
+            uncond=audio.encode_prompts([settings.audio_negative]), guidance=settings.audio_guidance,
+            weight=settings.audio_weight, start=0))
+    check_shared_schedule([image.scheduler_config, audio.scheduler_config])
+    alphas_cumprod = DDPMScheduler.from_config(dict(audio.scheduler_config)).alphas_cumprod
+    shape = (audio.latent_channels, settings.latent_height, settings.latent_width)
+    latents = initial_latents(list(seeds), shape, device=audio.device)
+    callback = (lambda _: on_step()) if on_step is not None else None
+    optimised, _ = sds_optimise(latents, members, alphas_cumprod, seeds=seeds, iterations=int(settings.sds_iterations),
+                                lr=float(settings.sds_lr), callback=callback)
+    return optimised
+
+
+# ---- registry and settings policy ---------------------------------------------------------------------------
+SDS_AUDIO_WEIGHT = round(1 / 1.4, 4)
+"""The official SDS weights, audio 1 and image 0.4, as the share of the audio model."""
+
+METHODS: dict[str, Method] = {
+    "denoise": Method("denoise", "Ours (joint denoising)", denoise),
+    "imprint": Method("imprint", "Imprint", imprint,
+                      defaults=({"steps": 100, "image_steps": 50}, {"image_guidance": 7.5}, {"audio_guidance": 7.5}),
+                      fixed={"image_start": 0, "audio_start": 0}, uses=("image_steps",)),
+    "sds": Method("sds", "SDS", sds,
+                  defaults=({"sds_iterations": 1000, "sds_image_start": 125}, {"sds_lr": 0.02},
+                            {"image_guidance": 100.0}, {"audio_guidance": 10.0},
+                            {"audio_weight": SDS_AUDIO_WEIGHT}),
+                  fixed={"image_start": 0, "audio_start": 0},  # SDS has iterations, not steps
+                  uses=("sds_iterations", "sds_lr", "sds_image_start")),
+    "image-only": Method("image-only", "Image model only (SD)", image_only,
+                         fixed={"audio_weight": 0.0, "image_start": 0, "audio_start": 0}),
+    "audio-only": Method("audio-only", "Audio model only (Auffusion)", audio_only,
+                         fixed={"audio_weight": 1.0, "image_start": 0, "audio_start": 0}),
+}
+
+
+def get_method(name: str) -> Method:
+    """The method called ``name``; an unknown name is one line listing the known ones."""
+    try:
+        return METHODS[name]
+    except KeyError:
+        raise SpectrocanvasError(f"unknown method '{name}'; choose one of {', '.join(METHODS)}") from None
+
+
+def parse_methods(text: str) -> list[str]:
+    """'denoise,imprint' → ['denoise', 'imprint'], each checked, duplicates refused."""
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    if not names:
+        raise SpectrocanvasError("--methods is empty; name at least one of " + ", ".join(METHODS))
+    for name in names:
+        get_method(name)
+    if len(set(names)) != len(names):
+        raise SpectrocanvasError(f"--methods names a method twice: {text}")
+    return names
+
+
+def method_settings(method: str, given: Mapping[str, Any], *, strict: bool = True) -> dict[str, Any]:
+    """Keyword arguments for :class:`GenerateSettings` (prompts aside) for ``method``.
+
+    ``given``: the user's options, ``None`` where not set. Layers: the dataclass defaults, then the
+    method's default groups whose options are all unset, then what the user set, then the
+    method's fixed settings. ``strict``: a set option that the method fixes otherwise, or a
+    method-only option of another method, is an error; else it is dropped.
+    """
+    from spectrocanvas.generate import GenerateSettings
+
+    spec = get_method(method)
+    known = {f.name for f in fields(GenerateSettings)}
+    unknown = set(given) - known
+    if unknown:
+        raise SpectrocanvasError(f"unknown setting(s) {', '.join(sorted(unknown))}")
+    chosen = {k: v for k, v in given.items() if v is not None}
+    for key in [k for k in chosen if k in METHOD_FIELDS and k not in spec.uses]:
+        if strict:
+            owner = next((m.name for m in METHODS.values() if key in m.uses), "?")
+            raise SpectrocanvasError(f"--{key.replace('_', '-')} applies to --method {owner}, not {method}")
+        del chosen[key]
+    for key, value in spec.fixed.items():
+        if key in chosen and chosen[key] != value:
+            if strict:
+                raise SpectrocanvasError(f"--method {method} fixes --{key.replace('_', '-')} to {value:g}; "
+                                         "leave it out")
+            del chosen[key]
+    settings: dict[str, Any] = {}
+    for group in spec.defaults:
+        if not any(k in chosen for k in group):
+            settings.update(group)
+    settings.update(chosen)
+    settings.update(spec.fixed)
+    settings["method"] = method
+    return settings
+
+
+def validate_method(settings: "GenerateSettings") -> None:
+    """The method-specific checks of :meth:`GenerateSettings.validate`."""
+    spec = get_method(settings.method)
+    for key in METHOD_FIELDS:
+        if getattr(settings, key) is not None and key not in spec.uses:
+            raise SpectrocanvasError(f"--{key.replace('_', '-')} applies to another method than {settings.method}")
+    if settings.image_steps is not None and not 1 <= settings.image_steps <= 1000:
+        raise SpectrocanvasError(f"--image-steps must be between 1 and 1000, not {settings.image_steps}")
+    if spec.name == "sds":
+        if settings.sds_iterations is None or settings.sds_lr is None or settings.sds_image_start is None:
+            raise SpectrocanvasError("--method sds needs --sds-iterations, --sds-lr and --sds-image-start "
+                                     "(build its settings with methods.method_settings)")
+        if settings.sds_iterations < 1:
+            raise SpectrocanvasError(f"--sds-iterations must be at least 1, not {settings.sds_iterations}")
+        if not settings.sds_lr > 0:
+            raise SpectrocanvasError(f"--sds-lr must be positive, not {settings.sds_lr:g}")
+        if settings.audio_weight < 1.0 and not 0 <= settings.sds_image_start < settings.sds_iterations:
+            raise SpectrocanvasError(f"--sds-image-start must be an iteration in 0 … {settings.sds_iterations - 1}, "
+                                     f"not {settings.sds_image_start}")
+        if settings.audio_weight == 0.0 and settings.sds_image_start != 0:
+            raise SpectrocanvasError("with --audio-weight 0 the image model must start at iteration 0")
+
+
+def run_method(settings: "GenerateSettings", models: "LoadedModels", seeds: Sequence[int], *,
+               on_step: Callable[[], None] | None = None) -> MethodOutput:
+    """Dispatch to ``settings.method``."""
+    return get_method(settings.method).run(settings, models, seeds, on_step=on_step)
