@@ -83,17 +83,11 @@ def _run_demo(args: argparse.Namespace) -> int:
 
 def _run_generate(args: argparse.Namespace) -> int:
     from spectrocanvas.cli_measure import finish_generate, generate_settings, sample_hook
-    from spectrocanvas.generate import GenerateSettings, Runtime, generate, generate_pairs
+    from spectrocanvas.cli_options import runtime_from_args, sampling_from_args
+    from spectrocanvas.generate import GenerateSettings, generate, generate_pairs
 
-    runtime = Runtime(image_model=args.image_model, audio_model=args.audio_model, device=args.device,
-                      dtype=args.dtype, batch_size=args.batch_size, vocoder=args.vocoder, video=args.video,
-                      offline=args.offline or None, progress=not args.quiet)
-    settings = dict(n=args.n, seed=args.seed, steps=args.steps, scheduler=args.scheduler,
-                    image_guidance=args.image_guidance, audio_guidance=args.audio_guidance,
-                    audio_weight=args.audio_weight, image_start=args.image_start, audio_start=args.audio_start,
-                    image_negative=args.image_negative, audio_negative=args.audio_negative,
-                    crop_columns=0 if args.no_crop else 32)
-    settings = generate_settings(args, settings)  # --method and its defaults for options left unset
+    runtime = runtime_from_args(args)
+    settings = generate_settings(args, sampling_from_args(args))  # --method's defaults for what is unset
     on_sample = sample_hook(args)  # --score / --keep-top
     if args.pairs:
         if args.image_prompt or args.audio_prompt:
@@ -113,7 +107,7 @@ def _run_generate(args: argparse.Namespace) -> int:
 
 def _add_generate_parser(commands) -> None:
     from spectrocanvas.cli_measure import add_generate_measure_options
-    from spectrocanvas.models import PRESETS
+    from spectrocanvas.cli_options import add_model_options, add_sampling_options
 
     generate = commands.add_parser(
         "generate", help="text prompts → an image that sounds (SD 1.5 + Auffusion)",
@@ -122,40 +116,15 @@ def _add_generate_parser(commands) -> None:
                     "alone for the first steps (warm start). Writes OUT/sample_000/, … each with "
                     "image.png, canvas.png, audio.wav, spectrogram.png, video.mp4 and meta.json. "
                     "Run the same command again to finish an interrupted run.",
-        epilog="models: presets " + ", ".join(f"{k} = {v}" for k, v in PRESETS.items())
-               + "; or a local folder in the same layout. The method succeeds on a fraction of samples: "
-                 "make several (-n) and keep the best.")
+        epilog="Models are hub ids or local folders in the same layout. The method succeeds on a fraction "
+               "of samples: make several (-n) and keep the best (--keep-top).")
     generate.add_argument("--image-prompt", metavar="TEXT", help="what the picture shows")
     generate.add_argument("--audio-prompt", metavar="TEXT", help="what the sound is")
     generate.add_argument("--pairs", metavar="FILE", help="JSONL or CSV of prompt pairs (image_prompt, "
                           "audio_prompt, optional per-pair settings); one sub-folder per pair")
     _add_output_options(generate)
-    sampling = generate.add_argument_group("sampling (the paper's values are the defaults)")
-    sampling.add_argument("-n", type=int, default=1, help="samples per prompt pair (default 1)")
-    sampling.add_argument("--seed", type=int, default=0, help="sample i uses seed + i (default 0)")
-    sampling.add_argument("--steps", type=int, default=100, help="denoising steps (default 100)")
-    sampling.add_argument("--scheduler", default="ddim", help="ddim (default), dpm++ for fewer steps, …")
-    sampling.add_argument("--image-guidance", type=float, default=10.0, help="CFG scale of the image model (10)")
-    sampling.add_argument("--audio-guidance", type=float, default=10.0, help="CFG scale of the audio model (10)")
-    sampling.add_argument("--audio-weight", type=float, default=0.5,
-                          help="weight of the audio model's noise estimate; the image model gets 1 − it (0.5)")
-    sampling.add_argument("--image-start", type=int, default=10,
-                          help="step at which the image model joins (default 10: warm start)")
-    sampling.add_argument("--audio-start", type=int, default=0, help="step at which the audio model joins (0)")
-    sampling.add_argument("--image-negative", default="", metavar="TEXT", help="negative prompt of the image model")
-    sampling.add_argument("--audio-negative", default="", metavar="TEXT", help="negative prompt of the audio model")
-    sampling.add_argument("--no-crop", action="store_true",
-                          help="keep the last 32 pixel columns (the silent tail of Auffusion's clips)")
-    models = generate.add_argument_group("models and hardware")
-    models.add_argument("--image-model", default="sd15", metavar="ID|DIR", help="default sd15")
-    models.add_argument("--audio-model", default="auffusion", metavar="ID|DIR", help="default auffusion")
-    models.add_argument("--vocoder", choices=("hifigan", "griffinlim"), default="hifigan",
-                        help="hifigan: the audio model's vocoder/ (default); griffinlim: no weights")
-    models.add_argument("--device", default=None, help="cuda, cuda:1, cpu, … (default: cuda if present)")
-    models.add_argument("--dtype", default=None, help="bf16, fp16 or fp32 (default: bf16/fp16 on GPU, fp32 on CPU)")
-    models.add_argument("--batch-size", type=int, default=None, metavar="B",
-                        help="samples denoised at once (default up to 8; lower it to save memory)")
-    models.add_argument("--offline", action="store_true", help="never use the network (also HF_HUB_OFFLINE=1)")
+    add_sampling_options(generate)
+    add_model_options(generate)
     add_generate_measure_options(generate)
     generate.set_defaults(handler=_run_generate)
 

@@ -13,20 +13,7 @@ from typing import Any
 
 from spectrocanvas.errors import SpectrocanvasError
 
-METHOD_DEFAULTED = ("steps", "image_guidance", "audio_guidance", "audio_weight", "image_start", "audio_start")
-"""Generate options whose default depends on --method: None after parsing means 'not set'."""
-
-
 # ---- generate: --method, --score, --keep-top --------------------------------------------------------------
-def _add_method_only_options(group: argparse._ArgumentGroup) -> None:
-    group.add_argument("--image-steps", type=int, default=None, metavar="N",
-                       help="imprint: SD's steps (default 50 with --steps unset, else --steps)")
-    group.add_argument("--sds-iterations", type=int, default=None, metavar="N", help="sds: iterations (1000)")
-    group.add_argument("--sds-lr", type=float, default=None, metavar="LR", help="sds: Adam learning rate (0.02)")
-    group.add_argument("--sds-image-start", type=int, default=None, metavar="I",
-                       help="sds: iteration at which the image model joins (125)")
-
-
 def _add_scorer_options(group: argparse._ArgumentGroup) -> None:
     group.add_argument("--clip-model", default=None, metavar="ID|DIR", help="default openai/clip-vit-base-patch16")
     group.add_argument("--clap-model", default=None, metavar="ID|DIR", help="default laion/clap-htsat-unfused")
@@ -41,7 +28,6 @@ def add_generate_measure_options(parser: argparse.ArgumentParser) -> None:
                          help="denoise: the paper's (default); imprint, sds: its baselines; image-only, "
                               "audio-only: one model alone. Each has its own defaults for the sampling "
                               "options you leave unset")
-    _add_method_only_options(methods)
     scoring = parser.add_argument_group("scores")
     scoring.add_argument("--score", action="store_true",
                          help="write clip_score and clap_score into each sample's meta.json as it is made")
@@ -49,19 +35,13 @@ def add_generate_measure_options(parser: argparse.ArgumentParser) -> None:
                          help="implies --score: list the samples in the top fraction F of both scores "
                               "(per prompt pair) in OUT/top.json; nothing is deleted")
     _add_scorer_options(scoring)
-    parser.set_defaults(**{name: None for name in METHOD_DEFAULTED})
-
-
-def _given(args: argparse.Namespace, settings: dict[str, Any]) -> dict[str, Any]:
-    extra = {k: getattr(args, k) for k in ("image_steps", "sds_iterations", "sds_lr", "sds_image_start")}
-    return {**settings, **extra}
 
 
 def generate_settings(args: argparse.Namespace, settings: dict[str, Any]) -> dict[str, Any]:
     """The generate command's settings with the method's defaults for what the user left unset."""
     from spectrocanvas.methods import method_settings
 
-    return method_settings(args.method, _given(args, settings), strict=True)
+    return method_settings(args.method, settings, strict=True)
 
 
 def _scorers(args: argparse.Namespace):
@@ -120,18 +100,11 @@ def _run_evaluate(args: argparse.Namespace) -> int:
 
 # ---- compare --------------------------------------------------------------------------------------------------
 def _run_compare(args: argparse.Namespace) -> int:
+    from spectrocanvas.cli_options import runtime_from_args, sampling_from_args
     from spectrocanvas.compare import COMPARISON_CSV, COMPARISON_MD, compare
-    from spectrocanvas.generate import Runtime
     from spectrocanvas.methods import parse_methods
 
-    runtime = Runtime(image_model=args.image_model, audio_model=args.audio_model, device=args.device,
-                      dtype=args.dtype, batch_size=args.batch_size, vocoder=args.vocoder, video=args.video,
-                      offline=args.offline or None, progress=not args.quiet)
-    options = dict(n=args.n, seed=args.seed, steps=args.steps, scheduler=args.scheduler,
-                   image_guidance=args.image_guidance, audio_guidance=args.audio_guidance,
-                   audio_weight=args.audio_weight, image_start=args.image_start, audio_start=args.audio_start,
-                   crop_columns=0 if args.no_crop else None, image_steps=args.image_steps,
-                   sds_iterations=args.sds_iterations, sds_lr=args.sds_lr, sds_image_start=args.sds_image_start)
+    runtime, options = runtime_from_args(args), sampling_from_args(args)
     result = compare(output=args.output, pairs_file=args.pairs, methods=parse_methods(args.methods),
                      options=options, runtime=runtime, overwrite=args.overwrite, clip_model=args.clip_model,
                      clap_model=args.clap_model, rescore=args.rescore)
@@ -140,17 +113,9 @@ def _run_compare(args: argparse.Namespace) -> int:
     return 0
 
 
-def _add_runtime_options(group: argparse._ArgumentGroup) -> None:
-    group.add_argument("--image-model", default="sd15", metavar="ID|DIR", help="default sd15")
-    group.add_argument("--audio-model", default="auffusion", metavar="ID|DIR", help="default auffusion")
-    group.add_argument("--vocoder", choices=("hifigan", "griffinlim"), default="hifigan",
-                       help="hifigan: the audio model's vocoder/ (default); griffinlim: no weights")
-    group.add_argument("--dtype", default=None, help="bf16, fp16 or fp32 (default: bf16/fp16 on GPU, fp32 on CPU)")
-    group.add_argument("--batch-size", type=int, default=None, metavar="B", help="samples made at once (up to 8)")
-
-
 def add_measure_parsers(commands: Any) -> None:
     """The `evaluate` and `compare` subcommands."""
+    from spectrocanvas.cli_options import add_model_options, add_sampling_options
     from spectrocanvas.compare import DEFAULT_METHODS
 
     evaluate = commands.add_parser(
@@ -183,21 +148,7 @@ def add_measure_parsers(commands: Any) -> None:
     compare.add_argument("--no-video", dest="video", action="store_false", help="skip video.mp4")
     compare.add_argument("--rescore", action="store_true", help="score samples that already have scores")
     compare.add_argument("--quiet", action="store_true", help="no progress bars")
-    sampling = compare.add_argument_group("sampling (unset: each method's defaults)")
-    sampling.add_argument("-n", type=int, default=1, help="samples per prompt pair and method (default 1)")
-    sampling.add_argument("--seed", type=int, default=0, help="sample i uses seed + i (default 0)")
-    sampling.add_argument("--steps", type=int, default=None, help="denoising steps")
-    sampling.add_argument("--scheduler", default="ddim", help="ddim (default), dpm++, …")
-    sampling.add_argument("--image-guidance", type=float, default=None, help="CFG scale of the image model")
-    sampling.add_argument("--audio-guidance", type=float, default=None, help="CFG scale of the audio model")
-    sampling.add_argument("--audio-weight", type=float, default=None, help="weight of the audio model")
-    sampling.add_argument("--image-start", type=int, default=None, help="step at which the image model joins")
-    sampling.add_argument("--audio-start", type=int, default=None, help="step at which the audio model joins")
-    sampling.add_argument("--no-crop", action="store_true", help="keep the last 32 pixel columns")
-    _add_method_only_options(sampling)
-    hardware = compare.add_argument_group("models, hardware and scores")
-    _add_runtime_options(hardware)
-    hardware.add_argument("--device", default=None, help="cuda, cpu, … (default: cuda if present)")
-    hardware.add_argument("--offline", action="store_true", help="never use the network")
-    _add_scorer_options(hardware)
+    add_sampling_options(compare)
+    add_model_options(compare)
+    _add_scorer_options(compare.add_argument_group("scores"))
     compare.set_defaults(handler=_run_compare)

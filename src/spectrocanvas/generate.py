@@ -166,30 +166,36 @@ def to_rgb_array(pixels: torch.Tensor):
 
 
 # ---- sampling -------------------------------------------------------------------------------------------------
+def composition_members(settings: GenerateSettings, models: LoadedModels, *,
+                        image_start: int | None = None, audio_start: int | None = None) -> list:
+    """The sampler members for a prompt pair: each model with its prompts, guidance, weight and start.
+
+    A model whose weight is 0 (``audio_weight`` 0 or 1) takes no part. Starts default to the
+    settings' (denoising steps); SDS passes its own (iterations).
+    """
+    from spectrocanvas.models import unet_denoiser
+    from spectrocanvas.sampler import Member
+
+    roles = (("image", models.image, settings.image_prompt, settings.image_negative, settings.image_guidance,
+              1.0 - settings.audio_weight, settings.image_start if image_start is None else image_start),
+             ("audio", models.audio, settings.audio_prompt, settings.audio_negative, settings.audio_guidance,
+              settings.audio_weight, settings.audio_start if audio_start is None else audio_start))
+    return [Member(denoiser=unet_denoiser(model), name=name, cond=model.encode_prompts([prompt]),
+                   uncond=model.encode_prompts([negative]), guidance=guidance, weight=weight, start=start,
+                   schedule=model.scheduler_config)
+            for name, model, prompt, negative, guidance, weight, start in roles if weight > 0.0]
+
+
 def denoise_latents(settings: GenerateSettings, models: LoadedModels, seeds: Sequence[int], *,
                     on_step: Callable[[], None] | None = None) -> torch.Tensor:
     """The paper's joint denoising for the given seeds: latents (len(seeds), 4, h, w)."""
-    from spectrocanvas.models import unet_denoiser
-    from spectrocanvas.sampler import Member, compose_sample, initial_latents
+    from spectrocanvas.sampler import compose_sample, initial_latents
     from spectrocanvas.schedulers import make_scheduler
 
-    image, audio = models.image, models.audio
-    members = []
-    if settings.audio_weight < 1.0:
-        members.append(Member(
-            denoiser=unet_denoiser(image), name="image",
-            cond=image.encode_prompts([settings.image_prompt]), uncond=image.encode_prompts([settings.image_negative]),
-            guidance=settings.image_guidance, weight=1.0 - settings.audio_weight, start=settings.image_start,
-            schedule=image.scheduler_config))
-    if settings.audio_weight > 0.0:
-        members.append(Member(
-            denoiser=unet_denoiser(audio), name="audio",
-            cond=audio.encode_prompts([settings.audio_prompt]), uncond=audio.encode_prompts([settings.audio_negative]),
-            guidance=settings.audio_guidance, weight=settings.audio_weight, start=settings.audio_start,
-            schedule=audio.scheduler_config))
-    scheduler = make_scheduler(settings.scheduler, audio.scheduler_config)
-    shape = (audio.latent_channels, settings.latent_height, settings.latent_width)
-    latents = initial_latents(list(seeds), shape, device=audio.device)
+    members = composition_members(settings, models)
+    scheduler = make_scheduler(settings.scheduler, models.audio.scheduler_config)
+    shape = (models.audio.latent_channels, settings.latent_height, settings.latent_width)
+    latents = initial_latents(list(seeds), shape, device=models.audio.device)
     callback = (lambda *_: on_step()) if on_step is not None else None
     with torch.no_grad():
         return compose_sample(latents, scheduler, members, num_steps=settings.steps, callback=callback)

@@ -103,22 +103,13 @@ def sds(settings: "GenerateSettings", models: "LoadedModels", seeds: Sequence[in
     """A latent canvas distilled from both models by SDS (see :mod:`spectrocanvas.sds`): (B, 4, h, w)."""
     from diffusers import DDPMScheduler
 
-    from spectrocanvas.models import unet_denoiser
-    from spectrocanvas.sampler import Member, check_shared_schedule, initial_latents
+    from spectrocanvas.sampler import check_shared_schedule, initial_latents
     from spectrocanvas.sds import sds_optimise
 
+    from spectrocanvas.generate import composition_members
+
     image, audio = models.image, models.audio
-    members = []
-    if settings.audio_weight < 1.0:
-        members.append(Member(
-            denoiser=unet_denoiser(image), name="image", cond=image.encode_prompts([settings.image_prompt]),
-            uncond=image.encode_prompts([settings.image_negative]), guidance=settings.image_guidance,
-            weight=1.0 - settings.audio_weight, start=int(settings.sds_image_start or 0)))
-    if settings.audio_weight > 0.0:
-        members.append(Member(
-            denoiser=unet_denoiser(audio), name="audio", cond=audio.encode_prompts([settings.audio_prompt]),
-            uncond=audio.encode_prompts([settings.audio_negative]), guidance=settings.audio_guidance,
-            weight=settings.audio_weight, start=0))
+    members = composition_members(settings, models, image_start=int(settings.sds_image_start or 0), audio_start=0)
     check_shared_schedule([image.scheduler_config, audio.scheduler_config])
     alphas_cumprod = DDPMScheduler.from_config(dict(audio.scheduler_config)).alphas_cumprod
     shape = (audio.latent_channels, settings.latent_height, settings.latent_width)

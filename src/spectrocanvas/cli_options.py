@@ -1,0 +1,69 @@
+"""Options that `generate` and `compare` share, defined once: sampling, models and hardware."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+METHOD_DEFAULTED = ("steps", "image_guidance", "audio_guidance", "audio_weight", "image_start", "audio_start")
+"""Options whose default depends on --method: None after parsing means 'not set'."""
+
+
+def add_sampling_options(parser: argparse.ArgumentParser) -> None:
+    """-n, --seed, the sampler's settings (unset: the method's defaults) and the method-only options."""
+    sampling = parser.add_argument_group("sampling (unset: the method's defaults; denoise uses the paper's)")
+    sampling.add_argument("-n", type=int, default=1, help="samples per prompt pair (default 1)")
+    sampling.add_argument("--seed", type=int, default=0, help="sample i uses seed + i (default 0)")
+    sampling.add_argument("--steps", type=int, help="denoising steps (denoise: 100)")
+    sampling.add_argument("--scheduler", default="ddim", help="ddim (default), dpm++ for fewer steps, …")
+    sampling.add_argument("--image-guidance", type=float, help="CFG scale of the image model (denoise: 10)")
+    sampling.add_argument("--audio-guidance", type=float, help="CFG scale of the audio model (denoise: 10)")
+    sampling.add_argument("--audio-weight", type=float,
+                          help="weight of the audio model's noise estimate; the image model gets 1 − it (0.5)")
+    sampling.add_argument("--image-start", type=int,
+                          help="step at which the image model joins (denoise: 10, the warm start)")
+    sampling.add_argument("--audio-start", type=int, help="step at which the audio model joins (0)")
+    sampling.add_argument("--image-negative", default="", metavar="TEXT", help="negative prompt of the image model")
+    sampling.add_argument("--audio-negative", default="", metavar="TEXT", help="negative prompt of the audio model")
+    sampling.add_argument("--no-crop", action="store_true",
+                          help="keep the last 32 pixel columns (the silent tail of Auffusion's clips)")
+    sampling.add_argument("--image-steps", type=int, default=None, metavar="N",
+                          help="imprint: SD's steps (default 50 with --steps unset, else --steps)")
+    sampling.add_argument("--sds-iterations", type=int, default=None, metavar="N", help="sds: iterations (1000)")
+    sampling.add_argument("--sds-lr", type=float, default=None, metavar="LR", help="sds: Adam learning rate (0.02)")
+    sampling.add_argument("--sds-image-start", type=int, default=None, metavar="I",
+                          help="sds: iteration at which the image model joins (125)")
+    parser.set_defaults(**{name: None for name in METHOD_DEFAULTED})
+
+
+def add_model_options(parser: argparse.ArgumentParser) -> None:
+    """The two diffusion models, the vocoder, device, dtype, batch size and offline mode."""
+    from spectrocanvas.models import PRESETS
+
+    models = parser.add_argument_group(
+        "models and hardware (presets: " + ", ".join(f"{k} = {v}" for k, v in PRESETS.items()) + ")")
+    models.add_argument("--image-model", default="sd15", metavar="ID|DIR", help="default sd15")
+    models.add_argument("--audio-model", default="auffusion", metavar="ID|DIR", help="default auffusion")
+    models.add_argument("--vocoder", choices=("hifigan", "griffinlim"), default="hifigan",
+                        help="hifigan: the audio model's vocoder/ (default); griffinlim: no weights")
+    models.add_argument("--device", default=None, help="cuda, cuda:1, cpu, … (default: cuda if present)")
+    models.add_argument("--dtype", default=None, help="bf16, fp16 or fp32 (default: bf16/fp16 on GPU, fp32 on CPU)")
+    models.add_argument("--batch-size", type=int, default=None, metavar="B",
+                        help="samples denoised at once (default up to 8; lower it to save memory)")
+    models.add_argument("--offline", action="store_true", help="never use the network (also HF_HUB_OFFLINE=1)")
+
+
+def runtime_from_args(args: argparse.Namespace):
+    """The Runtime the model and hardware options describe."""
+    from spectrocanvas.generate import Runtime
+
+    return Runtime(image_model=args.image_model, audio_model=args.audio_model, device=args.device,
+                   dtype=args.dtype, batch_size=args.batch_size, vocoder=args.vocoder, video=args.video,
+                   offline=args.offline or None, progress=not args.quiet)
+
+
+def sampling_from_args(args: argparse.Namespace) -> dict[str, Any]:
+    """The sampling options as GenerateSettings fields (None where the method decides)."""
+    names = ("n", "seed", "scheduler", "image_negative", "audio_negative", "image_steps", "sds_iterations",
+             "sds_lr", "sds_image_start", *METHOD_DEFAULTED)
+    return {**{name: getattr(args, name) for name in names}, "crop_columns": 0 if args.no_crop else None}
