@@ -39,25 +39,38 @@ class _Frames:
         self.length = (n_frames - 1) * spec.hop_length + spec.win_length
         # The support starts at the first window sample of frame 0 in the padded signal.
         self.offset = spec.padding - (spec.n_fft - spec.win_length) // 2
-        envelope = self._overlap_add_raw(self.window.square().expand(1, n_frames, -1))[0]
+        squares = self._frame_buffer(1, device, dtype)
+        squares[..., : spec.win_length] = self.window.square()
+        envelope = self._overlap_add_raw(squares)[0]
         tiny = 1e-8 * float(envelope.max())
         self.inverse_envelope = torch.where(envelope > tiny, 1.0 / envelope.clamp(min=tiny),
                                             torch.zeros_like(envelope))
 
     def _overlap_add_raw(self, frames: torch.Tensor) -> torch.Tensor:
-        """(B, T, win) → (B, support length), plain sum of frames shifted by hop."""
+        """(B, T, blocks * hop) with zeros past ``win_length`` → (B, support length): the sum
+        of the frames shifted by hop, as ``blocks`` slice additions over a (T, blocks, hop) view."""
         hop, blocks = self.spec.hop_length, self.blocks
         batch, n_frames = frames.shape[0], frames.shape[1]
-        frames = F.pad(frames, (0, blocks * hop - frames.shape[-1])).reshape(batch, n_frames, blocks, hop)
+        frames = frames.view(batch, n_frames, blocks, hop)
         out = frames.new_zeros(batch, n_frames + blocks - 1, hop)
         for j in range(blocks):
             out[:, j:j + n_frames] += frames[:, :, j]
-        return out.reshape(batch, -1)[:, : self.length]
+        return out.view(batch, -1)[:, : self.length]
 
-    def synthesis(self, spectrum: torch.Tensor) -> torch.Tensor:
-        """Least-squares inverse STFT: (B, T, n_fft // 2 + 1) complex → (B, support length)."""
+    def _frame_buffer(self, batch: int, device, dtype) -> torch.Tensor:
+        return torch.zeros(batch, self.n_frames, self.blocks * self.spec.hop_length, device=device, dtype=dtype)
+
+    def synthesis(self, spectrum: torch.Tensor, buffer: torch.Tensor | None = None) -> torch.Tensor:
+        """Least-squares inverse STFT: (B, T, n_fft // 2 + 1) complex → (B, support length).
+
+        ``buffer``: optional (B, T, blocks * hop) scratch tensor whose tail past ``win_length``
+        is zero (see :meth:`_frame_buffer`); reusing it saves an allocation per call.
+        """
         frames = torch.fft.irfft(spectrum, n=self.spec.n_fft, dim=-1)[..., : self.spec.win_length]
-        return self._overlap_add_raw(frames * self.window) * self.inverse_envelope
+        if buffer is None:
+            buffer = self._frame_buffer(spectrum.shape[0], frames.device, frames.dtype)
+        torch.mul(frames, self.window, out=buffer[..., : self.spec.win_length])
+        return self._overlap_add_raw(buffer) * self.inverse_envelope
 
     def analysis(self, signal: torch.Tensor) -> torch.Tensor:
         """(B, support length) → (B, T, n_fft // 2 + 1) complex (window at the buffer's start)."""
@@ -103,8 +116,9 @@ def griffin_lim(
     spectrum = torch.polar(target, phase)
     previous = None
     blend = momentum / (1.0 + momentum)
+    buffer = ops._frame_buffer(target.shape[0], device, dtype)
     for step in range(iterations):
-        rebuilt = ops.analysis(ops.synthesis(spectrum))
+        rebuilt = ops.analysis(ops.synthesis(spectrum, buffer))
         accelerated = rebuilt
         if previous is not None:  # rebuilt - blend * previous, on the real view (faster)
             accelerated = torch.view_as_complex(
