@@ -13,6 +13,7 @@ the target canvas by SSIM. Prints a Markdown table.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import platform
 import tempfile
@@ -80,8 +81,22 @@ def cpu_name() -> str:
     return platform.processor() or "unknown CPU"
 
 
-def run(threads: int, iterations: int | None, librosa_iterations: int) -> str:
+def limit_threads(threads: int):
+    """Give torch and numpy's BLAS (used by librosa's NNLS) the same thread count."""
     torch.set_num_threads(threads)
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # librosa normally brings it (through scikit-learn)
+        return contextlib.nullcontext()
+    return threadpool_limits(limits=threads)
+
+
+def run(threads: int, iterations: int | None, librosa_iterations: int) -> str:
+    with limit_threads(threads):
+        return _run(threads, iterations, librosa_iterations)
+
+
+def _run(threads: int, iterations: int | None, librosa_iterations: int) -> str:
     spec = AUFFUSION
     vocoder = GriffinLimVocoder(spec) if iterations is None else GriffinLimVocoder(spec, iterations=iterations)
     # Warm both paths up on a short canvas so one-off costs (allocations, caches) are not timed.
