@@ -133,14 +133,39 @@ def _run(threads: int, iterations: int | None, librosa_iterations: int) -> str:
     return "\n".join(lines)
 
 
+def sweep(threads: int, counts: list[int]) -> str:
+    """Mean SSIM (through a float WAV) and seconds of ours for several iteration counts."""
+    with limit_threads(threads):
+        spec = AUFFUSION
+        canvases = [photograph_canvas(name, spec) for name in PHOTOGRAPHS]
+        GriffinLimVocoder(spec)(canvases[0][None, :, :64])
+        lines = ["| Griffin-Lim iterations | mean SSIM | mean s per canvas |", "|---:|---:|---:|"]
+        with tempfile.TemporaryDirectory() as tmp:
+            for count in counts:
+                vocoder = GriffinLimVocoder(spec, iterations=count)
+                scores, seconds = [], []
+                for name, canvas in zip(PHOTOGRAPHS, canvases):
+                    ours, elapsed = _timed(lambda: vocoder(canvas[None])[0])
+                    scores.append(float(ssim(wav_round_trip(ours.numpy(), spec, Path(tmp), name), canvas)))
+                    seconds.append(elapsed)
+                lines.append(f"| {count} | {sum(scores) / len(scores):.4f} | {sum(seconds) / len(seconds):.2f} |")
+                print("  " + lines[-1], flush=True)
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--threads", type=int, default=torch.get_num_threads(), help="torch threads")
     parser.add_argument("--iterations", type=int, default=None,
                         help="Griffin-Lim iterations for ours (default: the vocoder's default)")
     parser.add_argument("--librosa-iterations", type=int, default=32, help="librosa's n_iter")
+    parser.add_argument("--sweep", type=str, default=None, metavar="N,N,...",
+                        help="instead: ours alone at these iteration counts (e.g. 8,16,32,64,128)")
     args = parser.parse_args(argv)
-    print(run(args.threads, args.iterations, args.librosa_iterations))
+    if args.sweep:
+        print(sweep(args.threads, [int(n) for n in args.sweep.split(",")]))
+    else:
+        print(run(args.threads, args.iterations, args.librosa_iterations))
 
 
 if __name__ == "__main__":

@@ -72,10 +72,17 @@ class _Frames:
         torch.mul(frames, self.window, out=buffer[..., : self.spec.win_length])
         return self._overlap_add_raw(buffer) * self.inverse_envelope
 
-    def analysis(self, signal: torch.Tensor) -> torch.Tensor:
-        """(B, support length) → (B, T, n_fft // 2 + 1) complex (window at the buffer's start)."""
+    def analysis(self, signal: torch.Tensor, buffer: torch.Tensor | None = None) -> torch.Tensor:
+        """(B, support length) → (B, T, n_fft // 2 + 1) complex (window at the buffer's start).
+
+        ``buffer``: optional (B, T, n_fft) scratch tensor whose tail past ``win_length`` is zero;
+        reusing it saves zero-padding every frame on every call.
+        """
         frames = signal.unfold(-1, self.spec.win_length, self.spec.hop_length)
-        return torch.fft.rfft(frames * self.window, n=self.spec.n_fft, dim=-1)
+        if buffer is None:
+            return torch.fft.rfft(frames * self.window, n=self.spec.n_fft, dim=-1)
+        torch.mul(frames, self.window, out=buffer[..., : self.spec.win_length])
+        return torch.fft.rfft(buffer, dim=-1)
 
     def waveform(self, signal: torch.Tensor) -> torch.Tensor:
         """The canvas waveform inside the support: (B, support length) → (B, T * hop)."""
@@ -116,9 +123,10 @@ def griffin_lim(
     spectrum = torch.polar(target, phase)
     previous = None
     blend = momentum / (1.0 + momentum)
-    buffer = ops._frame_buffer(target.shape[0], device, dtype)
+    synthesis_buffer = ops._frame_buffer(target.shape[0], device, dtype)
+    analysis_buffer = torch.zeros(target.shape[0], n_frames, spec.n_fft, device=device, dtype=dtype)
     for step in range(iterations):
-        rebuilt = ops.analysis(ops.synthesis(spectrum, buffer))
+        rebuilt = ops.analysis(ops.synthesis(spectrum, synthesis_buffer), analysis_buffer)
         accelerated = rebuilt
         if previous is not None:  # rebuilt - blend * previous, on the real view (faster)
             accelerated = torch.view_as_complex(
