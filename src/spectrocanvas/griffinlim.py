@@ -84,6 +84,19 @@ class _Frames:
         torch.mul(frames, self.window, out=buffer[..., : self.spec.win_length])
         return torch.fft.rfft(buffer, dim=-1)
 
+    def reflect(self, signal: torch.Tensor) -> torch.Tensor:
+        """Replace the support outside the waveform by its reflection, as the canvas STFT pads.
+
+        (B, support length) → (B, support length); unchanged where the waveform is too short
+        to reflect.
+        """
+        waveform = self.waveform(signal)
+        if waveform.shape[-1] <= self.spec.padding:
+            return signal
+        padded = F.pad(waveform[:, None], (self.spec.padding, self.spec.padding), mode="reflect")[:, 0]
+        start = (self.spec.n_fft - self.spec.win_length) // 2
+        return padded[:, start: start + self.length]
+
     def waveform(self, signal: torch.Tensor) -> torch.Tensor:
         """The canvas waveform inside the support: (B, support length) → (B, T * hop)."""
         return signal[:, self.offset: self.offset + self.n_frames * self.spec.hop_length]
@@ -105,6 +118,7 @@ def griffin_lim(
     momentum: float = 0.99,
     generator: torch.Generator | None = None,
     callback: Callable[[int], None] | None = None,
+    reflect: bool = True,
 ) -> torch.Tensor:
     """Phase retrieval from a linear magnitude.
 
@@ -126,7 +140,10 @@ def griffin_lim(
     synthesis_buffer = ops._frame_buffer(target.shape[0], device, dtype)
     analysis_buffer = torch.zeros(target.shape[0], n_frames, spec.n_fft, device=device, dtype=dtype)
     for step in range(iterations):
-        rebuilt = ops.analysis(ops.synthesis(spectrum, synthesis_buffer), analysis_buffer)
+        signal = ops.synthesis(spectrum, synthesis_buffer)
+        if reflect:
+            signal = ops.reflect(signal)
+        rebuilt = ops.analysis(signal, analysis_buffer)
         accelerated = rebuilt
         if previous is not None:  # rebuilt - blend * previous, on the real view (faster)
             accelerated = torch.view_as_complex(
