@@ -48,6 +48,7 @@ def librosa_waveform(canvas: torch.Tensor, spec: CanvasSpec, iterations: int) ->
     import librosa
 
     mel = canvas_to_mel(canvas, spec).double().numpy()
+    np.random.seed(0)  # librosa's Griffin-Lim draws its initial phase from numpy's global state
     audio = librosa.feature.inverse.mel_to_audio(
         mel, sr=spec.sample_rate, n_fft=spec.n_fft, hop_length=spec.hop_length,
         win_length=spec.win_length, window="hann", center=True, power=1.0, n_iter=iterations,
@@ -105,6 +106,7 @@ def _run(threads: int, iterations: int | None, librosa_iterations: int) -> str:
     librosa_waveform(warm, spec, 2)
 
     rows = []
+    load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         for name in PHOTOGRAPHS:
@@ -119,8 +121,11 @@ def _run(threads: int, iterations: int | None, librosa_iterations: int) -> str:
 
     means = [sum(row[i] for row in rows) / len(rows) for i in range(1, 5)]
     lines = [
-        f"torch {torch.__version__}, {torch.get_num_threads()} threads, {os.cpu_count()} CPUs: {cpu_name()}",
+        f"torch {torch.__version__}, {torch.get_num_threads()} threads, {os.cpu_count()} CPUs: {cpu_name()}; "
+        f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', '(unset)')}",
         f"ours: {vocoder.describe()}; librosa: mel_to_audio, {librosa_iterations} iterations, power 1",
+        f"1-minute load average before / after: {load_before:.2f} / {os.getloadavg()[0]:.2f} "
+        f"(above {os.cpu_count()} means other processes shared the CPUs)",
         "",
         "| photograph (256 × 1024) | librosa SSIM | librosa s | ours SSIM | ours s |",
         "|---|---:|---:|---:|---:|",
