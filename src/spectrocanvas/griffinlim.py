@@ -124,6 +124,9 @@ def griffin_lim(
 
     linear_magnitude: (..., n_fft // 2 + 1, frames) → waveform (..., frames * hop).
     Phase starts random (from ``generator``, on the CPU, so results do not depend on device).
+    ``reflect``: after each overlap-add, replace the signal outside the waveform by the
+    waveform's reflection, as the canvas STFT pads it, so edge frames are analysed as they will
+    be when the result is re-analysed. ``callback(step)`` runs after each iteration.
     """
     batch_shape = linear_magnitude.shape[:-2]
     n_bins, n_frames = linear_magnitude.shape[-2:]
