@@ -29,7 +29,13 @@ class Vocoder(Protocol):
 
 @dataclass
 class GriffinLimVocoder:
-    """Mel → linear magnitude (pseudo-inverse refined by NNLS updates), then fast Griffin-Lim."""
+    """Mel → linear magnitude (pseudo-inverse refined by NNLS updates), then fast Griffin-Lim.
+
+    Defaults from ``benchmarks/bench_griffinlim.py --sweep`` (BENCHMARKS.md): on four
+    photographs the mean SSIM of the re-analysed canvas is 0.7946 / 0.8024 / 0.8073 / 0.8097 / 0.8115
+    at 8 / 16 / 32 / 64 / 128 iterations, so quality saturates near 32 while time keeps growing
+    linearly; momentum 0.99 beat 0.5, 1.2, 1.5 and 2; more than 10 NNLS updates add < 0.001.
+    """
 
     spec: CanvasSpec = AUFFUSION
     iterations: int = 32
