@@ -15,7 +15,7 @@ import soundfile
 import soxr
 import torch
 
-from spectrocanvas.errors import SpectrocanvasError
+from spectrocanvas.errors import SpectrocanvasError, require_file
 
 WAV_SUBTYPE = "FLOAT"
 
@@ -46,12 +46,7 @@ class AudioSource:
 def read_audio(path: str | Path, *, sample_rate: int) -> tuple[torch.Tensor, AudioSource]:
     """Read an audio file as mono float32 at ``sample_rate``: (samples,) and its description."""
     path = Path(path)
-    if not path.exists():
-        raise AudioError(f"audio file '{path}' does not exist")
-    if path.is_dir():
-        raise AudioError(f"audio file '{path}' is a folder, not a file")
-    if path.stat().st_size == 0:
-        raise AudioError(f"audio file '{path}' is empty (0 bytes)")
+    require_file(path, "audio file", AudioError)
     try:
         data, rate = soundfile.read(str(path), dtype="float32", always_2d=True)
         info = soundfile.info(str(path))

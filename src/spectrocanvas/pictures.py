@@ -19,7 +19,7 @@ import torch.nn.functional as F
 from PIL import Image, ImageOps, PngImagePlugin, UnidentifiedImageError
 
 from spectrocanvas.canvas import CanvasSpec
-from spectrocanvas.errors import SpectrocanvasError
+from spectrocanvas.errors import SpectrocanvasError, require_file
 
 FitMode = Literal["stretch", "crop", "pad"]
 FIT_MODES: tuple[str, ...] = ("stretch", "crop", "pad")
@@ -34,19 +34,10 @@ class PictureError(SpectrocanvasError):
     """A picture file that cannot be used."""
 
 
-def _check_file(path: Path, what: str) -> None:
-    if not path.exists():
-        raise SpectrocanvasError(f"{what} '{path}' does not exist")
-    if path.is_dir():
-        raise SpectrocanvasError(f"{what} '{path}' is a folder, not a file")
-    if path.stat().st_size == 0:
-        raise SpectrocanvasError(f"{what} '{path}' is empty (0 bytes)")
-
-
 def open_picture(path: str | Path) -> Image.Image:
     """Open and fully decode a picture, refusing missing, empty, corrupt and oversized files."""
     path = Path(path)
-    _check_file(path, "picture")
+    require_file(path, "picture", PictureError)
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:
