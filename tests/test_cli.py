@@ -182,3 +182,18 @@ def test_demo_runs_offline(tmp_path, capsys):
         assert (out / folder / "video.mp4").stat().st_size > 0
         assert json.loads((out / folder / "meta.json").read_text())["fidelity"]["ssim"] > 0.3
     assert (out / "imprint-analyzed.png").exists()
+
+
+def test_full_disk_ends_in_one_line_and_leaves_nothing(picture, tmp_path, capsys, monkeypatch):
+    import errno
+
+    import spectrocanvas.render as render
+
+    def no_space(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device", "audio.wav")
+
+    monkeypatch.setattr(render, "write_wav", no_space)
+    out = tmp_path / "full"
+    assert main(["sonify", str(picture), "-o", str(out), "--quiet", "--seconds", "1"]) == 3
+    assert "no space left" in _one_line_error(capsys)
+    assert list(tmp_path.iterdir()) == []  # neither the output nor its staging folder remains

@@ -191,3 +191,18 @@ def test_pairs_file_runs_every_pair_with_its_own_settings(model_dirs, tmp_path, 
     meta = json.loads((out / folders[1] / "sample_000" / "meta.json").read_text())
     assert meta["seed"] == 5 and meta["settings"]["audio_weight"] == 0.7
     assert "2 sample(s)" in capsys.readouterr().out
+
+
+def test_out_of_memory_ends_in_one_line_and_keeps_finished_samples(model_dirs, tmp_path, capsys, monkeypatch):
+    import spectrocanvas.generate as generate_module
+
+    out = tmp_path / "run"
+    assert main(_args(model_dirs, out, "--no-video")) == 0
+
+    def exhausted(*args, **kwargs):
+        raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+
+    monkeypatch.setattr(generate_module, "denoise_latents", exhausted)
+    assert main(_args(model_dirs, out, "--no-video", "-n", "2")) == 2
+    assert "--batch-size" in _one_line(capsys)
+    assert (out / "sample_000" / "meta.json").is_file() and not (out / "sample_001").exists()
