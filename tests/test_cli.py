@@ -182,6 +182,8 @@ def test_demo_runs_offline(tmp_path, capsys):
         assert (out / folder / "video.mp4").stat().st_size > 0
         assert json.loads((out / folder / "meta.json").read_text())["fidelity"]["ssim"] > 0.3
     assert (out / "imprint-analyzed.png").exists()
+    recorded = json.loads((out / "sonify" / "meta.json").read_text())["input"]["image"]["path"]
+    assert Path(recorded).is_file()  # the record points at the asset as it is now, not a staging folder
 
 
 def test_full_disk_ends_in_one_line_and_leaves_nothing(picture, tmp_path, capsys, monkeypatch):
