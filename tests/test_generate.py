@@ -206,3 +206,13 @@ def test_out_of_memory_ends_in_one_line_and_keeps_finished_samples(model_dirs, t
     assert main(_args(model_dirs, out, "--no-video", "-n", "2")) == 2
     assert "--batch-size" in _one_line(capsys)
     assert (out / "sample_000" / "meta.json").is_file() and not (out / "sample_001").exists()
+
+
+def test_warm_start_defaults_to_a_tenth_of_the_steps():
+    assert GenerateSettings(image_prompt="a", audio_prompt="b").image_start_step == 10
+    assert GenerateSettings(image_prompt="a", audio_prompt="b", steps=25).image_start_step == 2
+    from dataclasses import replace
+
+    paired = replace(GenerateSettings(image_prompt="a", audio_prompt="b"), steps=30)  # as a pairs file does
+    assert paired.image_start_step == 3
+    assert GenerateSettings(image_prompt="a", audio_prompt="b", steps=25, image_start=0).image_start_step == 0

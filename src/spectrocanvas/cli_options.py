@@ -21,7 +21,7 @@ def add_sampling_options(parser: argparse.ArgumentParser) -> None:
     sampling.add_argument("--audio-weight", type=float,
                           help="weight of the audio model's noise estimate; the image model gets 1 − it (0.5)")
     sampling.add_argument("--image-start", type=int,
-                          help="step at which the image model joins (denoise: 10, the warm start)")
+                          help="step at which the image model joins (denoise: a tenth of the steps, 10 of 100: the warm start)")
     sampling.add_argument("--audio-start", type=int, help="step at which the audio model joins (0)")
     sampling.add_argument("--image-negative", default="", metavar="TEXT", help="negative prompt of the image model")
     sampling.add_argument("--audio-negative", default="", metavar="TEXT", help="negative prompt of the audio model")

@@ -26,6 +26,15 @@ RUN_FILE = "run.json"
 VOCODERS = ("hifigan", "griffinlim")
 
 
+WARM_START_FRACTION = 0.1
+"""The paper lets Auffusion denoise alone for the first 10 of 100 steps."""
+
+
+def warm_start_steps(steps: int) -> int:
+    """The step at which the image model joins by default: a tenth of the steps, rounded."""
+    return int(round(steps * WARM_START_FRACTION))
+
+
 @dataclass(frozen=True)
 class GenerateSettings:
     """Everything that defines the samples of one prompt pair (the paper's values as defaults)."""
@@ -39,7 +48,8 @@ class GenerateSettings:
     image_guidance: float = 10.0
     audio_guidance: float = 10.0
     audio_weight: float = 0.5
-    image_start: int = 10
+    image_start: int | None = None
+    """Step index at which the image model joins; unset: the paper's warm start, a tenth of the steps."""
     audio_start: int = 0
     image_negative: str = ""
     audio_negative: str = ""
@@ -52,6 +62,11 @@ class GenerateSettings:
     sds_iterations: int | None = None
     sds_lr: float | None = None
     sds_image_start: int | None = None
+
+    @property
+    def image_start_step(self) -> int:
+        """``image_start``, or the warm start (a tenth of ``steps``, as 10 of 100 in the paper) when unset."""
+        return warm_start_steps(self.steps) if self.image_start is None else self.image_start
 
     def validate(self) -> None:
         """Refuse settings a user can get wrong, with one line each."""
@@ -66,12 +81,11 @@ class GenerateSettings:
             raise SpectrocanvasError(f"--steps must be between 1 and 1000, not {self.steps}")
         if not 0.0 <= self.audio_weight <= 1.0:
             raise SpectrocanvasError(f"--audio-weight must be between 0 and 1, not {self.audio_weight:g}")
-        for name in ("image_start", "audio_start"):
-            value = getattr(self, name)
+        for name, value in (("image_start", self.image_start_step), ("audio_start", self.audio_start)):
             if not 0 <= value < self.steps:
                 raise SpectrocanvasError(f"--{name.replace('_', '-')} must be a step index in 0 … {self.steps - 1}, "
                                          f"not {value}")
-        if min(self.image_start, self.audio_start) != 0:
+        if min(self.image_start_step, self.audio_start) != 0:
             raise SpectrocanvasError("one of --image-start and --audio-start must be 0: some model must "
                                      "denoise from the first step")
         if self.latent_height < 1 or self.latent_width < 1 or self.crop_columns < 0:
@@ -177,7 +191,7 @@ def composition_members(settings: GenerateSettings, models: LoadedModels, *,
     from spectrocanvas.sampler import Member
 
     roles = (("image", models.image, settings.image_prompt, settings.image_negative, settings.image_guidance,
-              1.0 - settings.audio_weight, settings.image_start if image_start is None else image_start),
+              1.0 - settings.audio_weight, settings.image_start_step if image_start is None else image_start),
              ("audio", models.audio, settings.audio_prompt, settings.audio_negative, settings.audio_guidance,
               settings.audio_weight, settings.audio_start if audio_start is None else audio_start))
     return [Member(denoiser=unet_denoiser(model), name=name, cond=model.encode_prompts([prompt]),
@@ -266,7 +280,7 @@ def _write_sample(folder: Path, index: int, *, settings: GenerateSettings, runti
             **metadata,
             "prompts": {"image": settings.image_prompt, "audio": settings.audio_prompt,
                         "image_negative": settings.image_negative, "audio_negative": settings.audio_negative},
-            "settings": asdict(settings),
+            "settings": {**asdict(settings), "image_start": settings.image_start_step},  # as used
             "runtime": {"device": runtime.resolved_device(), "dtype": runtime.dtype, "batch_size": runtime.batch_size},
             "models": {"image": models.image.describe(), "audio": models.audio.describe()},
             "vocoder": models.vocoder.describe(), "canvas": models.spec.to_dict(), **record,
