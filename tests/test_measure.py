@@ -233,3 +233,15 @@ def test_compare_prints_one_row_per_method_and_writes_the_table(dirs, tmp_path, 
         assert meta["method"] == method and meta["clap_score"] is not None
     assert main(args) == 0  # resumes: everything is there and scored
     assert capsys.readouterr().out.count("| 2 |") == 5
+
+
+def test_sds_image_start_follows_the_iterations_when_unset():
+    from spectrocanvas.generate import GenerateSettings
+    from spectrocanvas.methods import method_settings, sds_image_start
+
+    chosen = method_settings("sds", {"sds_iterations": 40}, strict=True)
+    settings = GenerateSettings(image_prompt="a", audio_prompt="b", **chosen)
+    settings.validate()
+    assert sds_image_start(settings) == 5  # an eighth, as the official 5000 of 40000
+    default = GenerateSettings(image_prompt="a", audio_prompt="b", **method_settings("sds", {}, strict=True))
+    assert sds_image_start(default) == 125

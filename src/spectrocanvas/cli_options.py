@@ -32,7 +32,7 @@ def add_sampling_options(parser: argparse.ArgumentParser) -> None:
     sampling.add_argument("--sds-iterations", type=int, default=None, metavar="N", help="sds: iterations (1000)")
     sampling.add_argument("--sds-lr", type=float, default=None, metavar="LR", help="sds: Adam learning rate (0.02)")
     sampling.add_argument("--sds-image-start", type=int, default=None, metavar="I",
-                          help="sds: iteration at which the image model joins (125)")
+                          help="sds: iteration at which the image model joins (an eighth of the iterations: 125 of 1000)")
     parser.set_defaults(**{name: None for name in METHOD_DEFAULTED})
 
 

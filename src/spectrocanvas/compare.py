@@ -76,7 +76,7 @@ def compare(*, output: str | Path, pairs_file: str | Path | None = None,
     defaults apply (see :func:`spectrocanvas.methods.method_settings`; options a method fixes or
     does not read are ignored for it). ``runtime``: a :class:`spectrocanvas.generate.Runtime`.
     """
-    from spectrocanvas.generate import Runtime, generate_pairs
+    from spectrocanvas.generate import GenerateSettings, Runtime, generate_pairs
 
     names = parse_methods(methods) if isinstance(methods, str) else list(methods)
     for name in names:
@@ -86,6 +86,8 @@ def compare(*, output: str | Path, pairs_file: str | Path | None = None,
     pairs = Path(pairs_file) if pairs_file is not None else PAIRS_FILE
     output = Path(output)
     planned = [(name, method_settings(name, dict(options or {}), strict=False)) for name in names]
+    for name, settings in planned:  # refuse bad settings before any method runs
+        GenerateSettings(image_prompt="-", audio_prompt="-", **settings).validate()
     for name, settings in planned:
         generate_pairs(pairs_file=pairs, output=output / name, runtime=runtime, overwrite=overwrite, **settings)
     evaluation = evaluate(output, clip_model=clip_model, clap_model=clap_model, device=runtime.device,

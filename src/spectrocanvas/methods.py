@@ -98,6 +98,19 @@ def imprint(settings: "GenerateSettings", models: "LoadedModels", seeds: Sequenc
     return image_pixels, canvas
 
 
+SDS_IMAGE_START_FRACTION = 1 / 8
+"""The official SDS baseline adds the image model after 5000 of 40000 iterations."""
+
+
+def sds_image_start(settings: "GenerateSettings") -> int:
+    """Iteration at which SDS's image side joins: ``sds_image_start``, else an eighth of the iterations."""
+    if settings.audio_weight == 0.0:
+        return 0
+    if settings.sds_image_start is not None:
+        return settings.sds_image_start
+    return int(round((settings.sds_iterations or 0) * SDS_IMAGE_START_FRACTION))
+
+
 def sds(settings: "GenerateSettings", models: "LoadedModels", seeds: Sequence[int], *,
         on_step: Callable[[], None] | None = None) -> torch.Tensor:
     """A latent canvas distilled from both models by SDS (see :mod:`spectrocanvas.sds`): (B, 4, h, w)."""
@@ -109,7 +122,7 @@ def sds(settings: "GenerateSettings", models: "LoadedModels", seeds: Sequence[in
     from spectrocanvas.generate import composition_members
 
     image, audio = models.image, models.audio
-    members = composition_members(settings, models, image_start=int(settings.sds_image_start or 0), audio_start=0)
+    members = composition_members(settings, models, image_start=sds_image_start(settings), audio_start=0)
     check_shared_schedule([image.scheduler_config, audio.scheduler_config])
     alphas_cumprod = DDPMScheduler.from_config(dict(audio.scheduler_config)).alphas_cumprod
     shape = (audio.latent_channels, settings.latent_height, settings.latent_width)
@@ -130,7 +143,7 @@ METHODS: dict[str, Method] = {
                       defaults=({"steps": 100, "image_steps": 50}, {"image_guidance": 7.5}, {"audio_guidance": 7.5}),
                       fixed={"image_start": 0, "audio_start": 0}, uses=("image_steps",)),
     "sds": Method("sds", "SDS", sds,
-                  defaults=({"sds_iterations": 1000, "sds_image_start": 125}, {"sds_lr": 0.02},
+                  defaults=({"sds_iterations": 1000}, {"sds_lr": 0.02},
                             {"image_guidance": 100.0}, {"audio_guidance": 10.0},
                             {"audio_weight": SDS_AUDIO_WEIGHT}),
                   fixed={"image_start": 0, "audio_start": 0},  # SDS has iterations, not steps
@@ -208,17 +221,18 @@ def validate_method(settings: "GenerateSettings") -> None:
     if settings.image_steps is not None and not 1 <= settings.image_steps <= 1000:
         raise SpectrocanvasError(f"--image-steps must be between 1 and 1000, not {settings.image_steps}")
     if spec.name == "sds":
-        if settings.sds_iterations is None or settings.sds_lr is None or settings.sds_image_start is None:
-            raise SpectrocanvasError("--method sds needs --sds-iterations, --sds-lr and --sds-image-start "
+        if settings.sds_iterations is None or settings.sds_lr is None:
+            raise SpectrocanvasError("--method sds needs --sds-iterations and --sds-lr "
                                      "(build its settings with methods.method_settings)")
         if settings.sds_iterations < 1:
             raise SpectrocanvasError(f"--sds-iterations must be at least 1, not {settings.sds_iterations}")
         if not settings.sds_lr > 0:
             raise SpectrocanvasError(f"--sds-lr must be positive, not {settings.sds_lr:g}")
-        if settings.audio_weight < 1.0 and not 0 <= settings.sds_image_start < settings.sds_iterations:
+        start = sds_image_start(settings)
+        if settings.audio_weight < 1.0 and not 0 <= start < settings.sds_iterations:
             raise SpectrocanvasError(f"--sds-image-start must be an iteration in 0 … {settings.sds_iterations - 1}, "
-                                     f"not {settings.sds_image_start}")
-        if settings.audio_weight == 0.0 and settings.sds_image_start != 0:
+                                     f"not {start}")
+        if settings.audio_weight == 0.0 and start != 0:
             raise SpectrocanvasError("with --audio-weight 0 the image model must start at iteration 0")
 
 
