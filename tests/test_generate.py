@@ -216,3 +216,11 @@ def test_warm_start_defaults_to_a_tenth_of_the_steps():
     paired = replace(GenerateSettings(image_prompt="a", audio_prompt="b"), steps=30)  # as a pairs file does
     assert paired.image_start_step == 3
     assert GenerateSettings(image_prompt="a", audio_prompt="b", steps=25, image_start=0).image_start_step == 0
+
+
+def test_a_run_that_failed_before_any_sample_can_be_started_again_with_other_settings(model_dirs, tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(_args({**model_dirs, "image": str(tmp_path / "typo")}, out, "--no-video")) == 2
+    assert "does not exist" in _one_line(capsys)
+    assert main(_args(model_dirs, out, "--no-video")) == 0  # the corrected command is not refused
+    assert (out / "sample_000" / "meta.json").is_file()

@@ -251,7 +251,8 @@ def prepare_run_folder(folder: Path, settings: GenerateSettings, runtime: Runtim
         if not folder.is_dir():
             raise OutputExistsError(f"'{folder}' exists and is not a folder")
         previous = read_json(run_file).get("identity") if run_file.is_file() else None
-        if previous != identity:
+        unfinished = previous is not None and not any(folder.glob(f"{SAMPLE_PREFIX}[0-9]*"))
+        if previous != identity and not unfinished:  # a run with no finished sample has nothing to lose
             if not overwrite:
                 what = "another run's settings" if previous is not None else "files that are not a generate run"
                 raise OutputExistsError(f"output folder '{folder}' holds {what}; pass --overwrite to replace "
