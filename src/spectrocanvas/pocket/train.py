@@ -197,7 +197,9 @@ def train(settings: TrainSettings, *, steps: int, out: str | Path, checkpoint_mi
         raise SpectrocanvasError(f"'{out}' holds a run with other settings ({', '.join(changed)}); "
                                  "use another --out or the same settings")
     config = settings.model_config()
-    model = build_model(settings.model, config)
+    with torch.random.fork_rng(devices=[]):  # the initial weights come from the run's seed
+        torch.manual_seed(settings.seed)
+        model = build_model(settings.model, config)
     ema = build_model(settings.model, config)
     ema.load_state_dict(model.state_dict())
     ema.requires_grad_(False)
@@ -237,10 +239,12 @@ def train(settings: TrainSettings, *, steps: int, out: str | Path, checkpoint_mi
     base_elapsed = elapsed
     last_save = started
     model.train()
+    caller_rng = torch.get_rng_state()
     try:
         while step < steps and not stop.requested:
             canvases, labels = batches.batch(step)
             g = torch.Generator().manual_seed(settings.seed * 1_000_003 + step)
+            torch.manual_seed(settings.seed * 1_000_003 + step)  # dropout draws from the global generator
             lr = learning_rate(settings, step)
             for group in optimizer.param_groups:
                 group["lr"] = lr
@@ -277,6 +281,7 @@ def train(settings: TrainSettings, *, steps: int, out: str | Path, checkpoint_mi
             if max_minutes is not None and now - started > max_minutes * 60:
                 break
     finally:
+        torch.set_rng_state(caller_rng)
         log.close()
         save()
         for sig, handler in zip((signal.SIGINT, signal.SIGTERM), previous):
