@@ -137,3 +137,22 @@ def test_generation_is_seeded_and_batch_independent(tiny_weights):
         assert sample_canvases(models, "circle", "rain", [0], steps=3, method=method).shape == (1, 32, 128)
     with pytest.raises(SpectrocanvasError, match="siren"):
         sample_canvases(models, "triangle", "trumpet", [0], steps=2)
+
+
+def test_wilson_interval_matches_known_values():
+    from spectrocanvas.pocket.evaluate import wilson_interval
+
+    lo, hi = wilson_interval(50, 100)
+    assert lo == pytest.approx(0.4038, abs=1e-3) and hi == pytest.approx(0.5962, abs=1e-3)
+    assert wilson_interval(0, 10) == pytest.approx((0.0, 0.2775), abs=1e-4)
+    assert wilson_interval(10, 10) == pytest.approx((0.7225, 1.0), abs=1e-4)
+
+
+def test_success_table_counts_every_method(tiny_weights):
+    from spectrocanvas.pocket.evaluate import METHODS, success_table
+
+    models = load_pocket(tiny_weights, judges=True)
+    table = success_table(models, [("circle", "rain"), ("star", "bell")], n=2, steps=2)
+    assert set(table) == set(METHODS)
+    for row in table.values():
+        assert row["trials"] == 4 and 0 <= row["both"] <= min(row["image"], row["sound"]) <= 1
