@@ -63,7 +63,8 @@ def main() -> None:
     bank.get(torch.arange(256))  # a filled bank, as after the first few hundred steps
     g = torch.Generator().manual_seed(0)
     rows.append(("data: image batch", timed(lambda: data.image_batch(bank, g, args.batch), args.repeats), None))
-    rows.append(("data: sound batch (filled bank)", timed(lambda: data.sound_batch(bank, g, args.batch), args.repeats), None))
+    rows.append(("data: sound batch (filled bank)",
+                 timed(lambda: data.sound_batch(bank, g, args.batch), args.repeats), None))
     rows.append(("data: one new bank entry (synth + analysis)",
                  timed(lambda: bank.waveform(int(torch.randint(0, 10**6, ()))), args.repeats), None))
     rows.append(("data: vocoder round trip, one canvas",

@@ -15,7 +15,7 @@ import torch
 from PIL import Image
 
 
-def models_from_runs(image_run: Path, audio_run: Path):
+def models_from_runs(image_run: Path, audio_run: Path, weights: str = "ema"):
     from spectrocanvas.pocket.load import PocketDenoiser, PocketModels
     from spectrocanvas.pocket.schedule import scheduler_config
     from spectrocanvas.pocket.train import CHECKPOINT, build_model
@@ -24,7 +24,7 @@ def models_from_runs(image_run: Path, audio_run: Path):
     for kind, run in (("image", image_run), ("audio", audio_run)):
         state = torch.load(Path(run) / CHECKPOINT, map_location="cpu", weights_only=True)
         net = build_model(kind, state["config"])
-        net.load_state_dict(state["ema"])
+        net.load_state_dict(state[weights])
         nets[kind] = net.eval()
         print(f"{kind}: step {state['step']}")
     return PocketModels(image=PocketDenoiser(nets["image"], "image"), audio=PocketDenoiser(nets["audio"], "audio"),
@@ -49,13 +49,14 @@ def main() -> None:
     p.add_argument("--n", type=int, default=4)
     p.add_argument("--steps", type=int, default=50)
     p.add_argument("--guidance", type=float, default=3.0)
+    p.add_argument("--weights", choices=("ema", "model"), default="ema", help="EMA or raw weights")
     args = p.parse_args()
     torch.set_num_threads(1)
 
     from spectrocanvas.pocket.compose import sample_canvases
     from spectrocanvas.pocket.vocab import IMAGE_CLASSES, SOUND_CLASSES
 
-    models = models_from_runs(Path(args.image_run), Path(args.audio_run))
+    models = models_from_runs(Path(args.image_run), Path(args.audio_run), args.weights)
     seeds = list(range(args.n))
     opts = {"steps": args.steps, "image_guidance": args.guidance, "audio_guidance": args.guidance}
     rows = [sample_canvases(models, word, "bell", seeds, method="image-only", **opts) for word in IMAGE_CLASSES]

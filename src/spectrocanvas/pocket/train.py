@@ -203,7 +203,8 @@ def train(settings: TrainSettings, *, steps: int, out: str | Path, checkpoint_mi
     ema = build_model(settings.model, config)
     ema.load_state_dict(model.state_dict())
     ema.requires_grad_(False)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=settings.lr, weight_decay=0.0 if settings.is_denoiser else 1e-4)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=settings.lr,
+                                  weight_decay=0.0 if settings.is_denoiser else 1e-4)
     step, elapsed = 0, 0.0
     if ckpt_path.exists():
         state = torch.load(ckpt_path, map_location="cpu", weights_only=True)

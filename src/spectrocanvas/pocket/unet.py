@@ -132,7 +132,8 @@ class PocketUNet(nn.Module):
 
     def forward(self, x: torch.Tensor, t: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         r = self.config.unshuffle
-        if x.shape[-2] % (r * 2 ** (len(self.config.channels) - 1)) or x.shape[-1] % (r * 2 ** (len(self.config.channels) - 1)):
+        stride = r * 2 ** (len(self.config.channels) - 1)
+        if x.shape[-2] % stride or x.shape[-1] % stride:
             raise ValueError(f"canvas {tuple(x.shape[-2:])} is not divisible by the UNet's strides")
         t = t.reshape(-1).expand(x.shape[0]) if t.numel() == 1 else t.reshape(-1)
         emb = self.time_mlp(timestep_embedding(t, self.config.channels[0])) + self.class_emb(labels.reshape(-1))
