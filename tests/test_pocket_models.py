@@ -1,0 +1,158 @@
+"""Pocket models: forward shapes, the vocabulary, the schedule, and loading weights into the
+composition sampler (tiny random models written in the shipped format; no training needed)."""
+
+import pytest
+import torch
+
+from spectrocanvas.errors import SpectrocanvasError
+from spectrocanvas.pocket import IMAGE_CLASSES, SOUND_CLASSES, class_index, load_pocket, null_class
+from spectrocanvas.pocket.classifier import ClassifierConfig, PocketClassifier
+from spectrocanvas.pocket.compose import sample_canvases
+from spectrocanvas.pocket.load import save_module, weights_file
+from spectrocanvas.pocket.schedule import ClippedDDIMScheduler, pocket_scheduler, scheduler_config
+from spectrocanvas.pocket.unet import PocketUNet, UNetConfig
+from spectrocanvas.sampler import check_shared_schedule
+from spectrocanvas.schedulers import make_scheduler
+
+TINY_UNET = UNetConfig(channels=(8, 16, 16), attention_heads=2)
+TINY_JUDGE = ClassifierConfig(channels=(8, 8, 16))
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """The pocket models are meant for one CPU thread; more only fight other processes here."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def test_vocabulary_indices_and_null_class():
+    assert len(set(IMAGE_CLASSES)) == len(IMAGE_CLASSES) == 8 and len(set(SOUND_CLASSES)) == 8
+    assert class_index("triangle", "image") == IMAGE_CLASSES.index("triangle")
+    assert class_index(" Bell ", "audio") == SOUND_CLASSES.index("bell")
+    assert null_class("image") == 8 and null_class("audio") == 8
+
+
+def test_unknown_word_is_one_line_listing_the_words():
+    with pytest.raises(SpectrocanvasError) as info:
+        class_index("dog", "audio")
+    message = str(info.value)
+    assert "\n" not in message and "'dog'" in message
+    assert all(word in message for word in SOUND_CLASSES)
+    with pytest.raises(SpectrocanvasError, match="circle, square"):
+        class_index("bell", "image")  # a sound word is not an image word
+
+
+@pytest.mark.parametrize("config", [UNetConfig(), TINY_UNET, UNetConfig(channels=(8, 16), unshuffle=2)])
+def test_unet_maps_canvas_to_epsilon_of_the_same_shape(config):
+    net = PocketUNet(config)
+    x = torch.randn(3, 1, 32, 128)
+    eps = net(x, torch.tensor([0, 500, 999]), torch.tensor([0, 7, 8]))
+    assert eps.shape == x.shape and torch.isfinite(eps).all()
+    assert net(x, torch.tensor(10), torch.tensor([1, 1, 1])).shape == x.shape  # one timestep for all
+
+
+def test_unet_output_depends_on_class_and_time_once_trained_a_little():
+    torch.manual_seed(0)
+    net = PocketUNet(TINY_UNET)
+    for p in net.parameters():  # leave the zero initialisation so every path carries signal
+        torch.nn.init.normal_(p, std=0.1)
+    x = torch.randn(1, 1, 32, 128)
+    a = net(x, torch.tensor([100]), torch.tensor([0]))
+    assert not torch.allclose(a, net(x, torch.tensor([100]), torch.tensor([1])))
+    assert not torch.allclose(a, net(x, torch.tensor([900]), torch.tensor([0])))
+
+
+def test_unet_refuses_a_canvas_its_strides_cannot_halve():
+    with pytest.raises(ValueError, match="divisible"):
+        PocketUNet(TINY_UNET)(torch.randn(1, 1, 30, 128), torch.tensor([1]), torch.tensor([0]))
+
+
+@pytest.mark.parametrize("pool", ["global", "time"])
+def test_classifier_gives_logits_per_class(pool):
+    net = PocketClassifier(ClassifierConfig(pool=pool)).eval()
+    assert net(torch.rand(5, 1, 32, 128)).shape == (5, 8)
+
+
+def test_schedule_is_shared_and_builds_every_scheduler():
+    check_shared_schedule([scheduler_config(), scheduler_config(), pocket_scheduler()])
+    for name in ("ddim", "dpm++", "euler"):
+        make_scheduler(name, scheduler_config())
+    assert isinstance(pocket_scheduler("ddim"), ClippedDDIMScheduler)
+
+
+def test_clipped_ddim_derives_epsilon_from_the_clipped_prediction():
+    sched = pocket_scheduler()
+    sched.set_timesteps(10)
+    t = sched.timesteps[3]
+    x = torch.randn(1, 1, 4, 4) * 3
+    eps = torch.randn(1, 1, 4, 4) * 3
+    ours = sched.step(eps, t, x).prev_sample
+    assert torch.allclose(ours, sched.step(eps, t, x, use_clipped_model_output=True).prev_sample)
+    assert not torch.allclose(ours, sched.step(eps, t, x, use_clipped_model_output=False).prev_sample)
+
+
+@pytest.fixture(scope="module")
+def tiny_weights(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("pocket-weights")
+    torch.manual_seed(0)
+    for kind, net, config in [("image", PocketUNet(TINY_UNET), TINY_UNET),
+                              ("audio", PocketUNet(TINY_UNET), TINY_UNET),
+                              ("image-classifier", PocketClassifier(TINY_JUDGE), TINY_JUDGE),
+                              ("audio-classifier", PocketClassifier(ClassifierConfig(channels=(8, 8, 16), pool="time")),
+                               ClassifierConfig(channels=(8, 8, 16), pool="time"))]:
+        for p in net.parameters():
+            torch.nn.init.normal_(p, std=0.05)
+        save_module(net, kind, config.to_dict(), weights_file(kind, folder))
+    return folder
+
+
+def test_missing_weights_are_one_clear_line(tmp_path):
+    with pytest.raises(SpectrocanvasError, match="missing.*pocket.train") as info:
+        load_pocket(tmp_path)
+    assert "\n" not in str(info.value)
+
+
+def test_weights_load_offline_as_sampler_members(tiny_weights):
+    models = load_pocket(tiny_weights, judges=True)
+    assert load_pocket(tiny_weights, judges=True) is models  # loaded once per process
+    assert models.spec.n_mels == 32
+    assert models.image.cond("triangle").shape == (1, 1, 1) and int(models.audio.uncond()) == 8
+    eps = models.image(torch.randn(2, 1, 32, 128), torch.tensor(500), torch.cat([models.image.cond("star"),
+                                                                                   models.image.uncond()]))
+    assert eps.shape == (2, 1, 32, 128)
+    assert models.image_judge.predict(torch.rand(3, 32, 128)).shape == (3,)
+    assert models.audio_judge(torch.rand(3, 1, 32, 128)).shape == (3, 8)
+
+
+def test_generation_is_seeded_and_batch_independent(tiny_weights):
+    models = load_pocket(tiny_weights)
+    a = sample_canvases(models, "triangle", "bell", [0, 1, 2], steps=4)
+    assert a.shape == (3, 32, 128) and 0 <= a.min() and a.max() <= 1
+    assert torch.allclose(a, sample_canvases(models, "triangle", "bell", [0, 1, 2], steps=4))
+    assert torch.allclose(a[1:2], sample_canvases(models, "triangle", "bell", [1], steps=4), atol=1e-5)
+    assert not torch.allclose(a[0], a[1])
+    for method in ("image-only", "audio-only"):
+        assert sample_canvases(models, "circle", "rain", [0], steps=3, method=method).shape == (1, 32, 128)
+    with pytest.raises(SpectrocanvasError, match="siren"):
+        sample_canvases(models, "triangle", "trumpet", [0], steps=2)
+
+
+def test_wilson_interval_matches_known_values():
+    from spectrocanvas.pocket.evaluate import wilson_interval
+
+    lo, hi = wilson_interval(50, 100)
+    assert lo == pytest.approx(0.4038, abs=1e-3) and hi == pytest.approx(0.5962, abs=1e-3)
+    assert wilson_interval(0, 10) == pytest.approx((0.0, 0.2775), abs=1e-4)
+    assert wilson_interval(10, 10) == pytest.approx((0.7225, 1.0), abs=1e-4)
+
+
+def test_success_table_counts_every_method(tiny_weights):
+    from spectrocanvas.pocket.evaluate import METHODS, success_table
+
+    models = load_pocket(tiny_weights, judges=True)
+    table = success_table(models, [("circle", "rain"), ("star", "bell")], n=2, steps=2)
+    assert set(table) == set(METHODS)
+    for row in table.values():
+        assert row["trials"] == 4 and 0 <= row["both"] <= min(row["image"], row["sound"]) <= 1
