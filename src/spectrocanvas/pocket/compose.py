@@ -11,6 +11,7 @@ from collections.abc import Sequence
 import torch
 
 from spectrocanvas.errors import SpectrocanvasError
+from spectrocanvas.pocket.defaults import GUIDANCE, IMAGE_START, STEPS
 from spectrocanvas.pocket.load import PocketModels
 from spectrocanvas.pocket.schedule import pocket_scheduler
 from spectrocanvas.pocket.spec import CANVAS_SHAPE, from_model
@@ -20,8 +21,8 @@ METHODS = ("denoise", "image-only", "audio-only")
 
 
 def members(models: PocketModels, image_prompt: str, audio_prompt: str, *, method: str = "denoise",
-            image_guidance: float = 3.0, audio_guidance: float = 3.0, audio_weight: float = 0.5,
-            image_start: int = 0, audio_start: int = 0) -> list[Member]:
+            image_guidance: float = GUIDANCE, audio_guidance: float = GUIDANCE, audio_weight: float = 0.5,
+            image_start: int = IMAGE_START, audio_start: int = 0) -> list[Member]:
     """The sampler members for one prompt pair (words of the pocket vocabulary)."""
     if method not in METHODS:
         raise SpectrocanvasError(f"unknown pocket method {method!r}; choose one of {', '.join(METHODS)}")
@@ -37,7 +38,7 @@ def members(models: PocketModels, image_prompt: str, audio_prompt: str, *, metho
 
 
 def sample_canvases(models: PocketModels, image_prompt: str, audio_prompt: str, seeds: Sequence[int], *,
-                    steps: int = 50, scheduler: str = "ddim", **member_options) -> torch.Tensor:
+                    steps: int = STEPS, scheduler: str = "ddim", **member_options) -> torch.Tensor:
     """Canvases (len(seeds), 32, 128) in [0, 1] for one prompt pair, sample i from seed ``seeds[i]``."""
     group = members(models, image_prompt, audio_prompt, **member_options)
     latents = initial_latents(list(seeds), CANVAS_SHAPE)

@@ -22,6 +22,7 @@ from typing import Any
 import torch
 
 from spectrocanvas.pocket.compose import sample_canvases
+from spectrocanvas.pocket.defaults import GUIDANCE, STEPS
 from spectrocanvas.pocket.data import vocoder_round_trip
 from spectrocanvas.pocket.load import PocketModels, load_pocket
 from spectrocanvas.pocket.vocab import IMAGE_CLASSES, SOUND_CLASSES, class_index
@@ -78,8 +79,8 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m spectrocanvas.pocket.evaluate", description=__doc__.splitlines()[0])
     p.add_argument("--weights-dir")
     p.add_argument("--n", type=int, default=8, help="samples per class pair and method")
-    p.add_argument("--steps", type=int, default=50)
-    p.add_argument("--guidance", type=float, default=3.0)
+    p.add_argument("--steps", type=int, default=STEPS)
+    p.add_argument("--guidance", type=float, default=GUIDANCE)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", required=True)
     args = p.parse_args(argv)

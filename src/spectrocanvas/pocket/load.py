@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,9 @@ from spectrocanvas.pocket.spec import CANVAS_SHAPE, POCKET
 from spectrocanvas.pocket.vocab import class_index, classes, null_class
 
 WEIGHTS_DIR = Path(__file__).parent / "weights"
+"""Where the shipped weights live."""
+WEIGHTS_ENV = "SPECTROCANVAS_POCKET_WEIGHTS"
+"""Environment variable naming another weights folder (tests, freshly exported runs)."""
 KINDS = ("image", "audio", "image-classifier", "audio-classifier")
 RECORD = "record.json"
 
@@ -126,13 +130,19 @@ def read_record(weights_dir: Path | str = WEIGHTS_DIR) -> dict[str, Any]:
     return json.loads(path.read_text()) if path.is_file() else {}
 
 
+def default_weights_dir() -> Path:
+    """``$SPECTROCANVAS_POCKET_WEIGHTS`` when set, else the package's ``weights/``."""
+    return Path(os.environ.get(WEIGHTS_ENV) or WEIGHTS_DIR)
+
+
 def _require(kind: str, weights_dir: Path) -> Path:
     path = weights_file(kind, weights_dir)
     if not path.is_file():
+        shipped = "the pocket weights are not shipped yet: " if weights_dir.resolve() == WEIGHTS_DIR.resolve() else ""
         raise SpectrocanvasError(
-            f"pocket weights '{path.name}' are missing from {weights_dir}; train them with "
+            f"{shipped}pocket weights '{path.name}' are missing from {weights_dir}; train them with "
             f"'python -m spectrocanvas.pocket.train --model {kind} …' and export them with "
-            "'python -m spectrocanvas.pocket.export --run DIR'")
+            f"'python -m spectrocanvas.pocket.export --run DIR', or set {WEIGHTS_ENV} to a folder that has them")
     return path
 
 
@@ -151,6 +161,6 @@ def _load(weights_dir: str, judges: bool) -> PocketModels:
 
 
 def load_pocket(weights_dir: Path | str | None = None, *, judges: bool = False) -> PocketModels:
-    """Load the pocket models from ``weights_dir`` (default: the package's ``weights/``), once
+    """Load the pocket models from ``weights_dir`` (default: :func:`default_weights_dir`), once
     per process. ``judges=True`` also loads the two classifiers. Offline; CPU; float32."""
-    return _load(str(Path(weights_dir or WEIGHTS_DIR).resolve()), judges)
+    return _load(str(Path(weights_dir or default_weights_dir()).resolve()), judges)
