@@ -38,10 +38,10 @@ def add_generate_measure_options(parser: argparse.ArgumentParser) -> None:
 
 
 def generate_settings(args: argparse.Namespace, settings: dict[str, Any]) -> dict[str, Any]:
-    """The generate command's settings with the method's defaults for what the user left unset."""
+    """The generate command's settings with the method's (then the preset's) defaults for what the user left unset."""
     from spectrocanvas.methods import method_settings
 
-    return method_settings(args.method, settings, strict=True)
+    return method_settings(args.method, settings, strict=True, preset=args.preset)
 
 
 def _scorers(args: argparse.Namespace):

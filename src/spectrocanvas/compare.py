@@ -85,7 +85,8 @@ def compare(*, output: str | Path, pairs_file: str | Path | None = None,
     runtime = runtime or Runtime()
     pairs = Path(pairs_file) if pairs_file is not None else PAIRS_FILE
     output = Path(output)
-    planned = [(name, method_settings(name, dict(options or {}), strict=False)) for name in names]
+    planned = [(name, method_settings(name, dict(options or {}), strict=False,
+                                                preset=getattr(runtime, "preset", None))) for name in names]
     for name, settings in planned:  # refuse bad settings before any method runs
         GenerateSettings(image_prompt="-", audio_prompt="-", **settings).validate()
     for name, settings in planned:

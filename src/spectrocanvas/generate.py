@@ -16,6 +16,7 @@ import torch
 
 from spectrocanvas.canvas import AUFFUSION, CanvasSpec
 from spectrocanvas.errors import OutputExistsError, SpectrocanvasError
+from spectrocanvas.model_pair import ModelPair, PairBase, check_preset, check_prompts, preset_vocoder
 from spectrocanvas.outputs import output_folder, provenance, read_json, write_json
 from spectrocanvas.pictures import save_rgb_png
 from spectrocanvas.render import write_sound_outputs
@@ -111,20 +112,29 @@ class Runtime:
     device: str | None = None
     dtype: str | None = None
     batch_size: int | None = None
-    vocoder: str = "hifigan"
+    vocoder: str | None = None
+    """Unset: the pair's own (hifigan for SD 1.5 + Auffusion, griffinlim for the pocket pair)."""
     video: bool = True
     offline: bool | None = None
     progress: bool = False
+    preset: str | None = None
+    """A model pair other than --image-model/--audio-model (see :mod:`spectrocanvas.model_pair`)."""
 
     def resolved_device(self) -> str:
         if self.device:
             return self.device
+        if self.preset == "pocket":
+            return "cpu"
         return "cuda" if torch.cuda.is_available() else "cpu"
+
+    def resolved_vocoder(self) -> str:
+        return self.vocoder or preset_vocoder(self.preset)
 
 
 @dataclass
-class LoadedModels:
-    """The models of a run, loaded once per process."""
+class LoadedModels(PairBase):
+    """The paper's pair (SD 1.5 + Auffusion) as a :class:`~spectrocanvas.model_pair.ModelPair`:
+    latents (B, 4, h, w) in their shared latent space, decoded by each model's VAE."""
 
     image: Any
     audio: Any
@@ -132,20 +142,60 @@ class LoadedModels:
     spec: CanvasSpec = AUFFUSION
     extra: dict[str, Any] = field(default_factory=dict)
 
+    @property
+    def device(self) -> torch.device:
+        return self.audio.device
 
-def load_models(runtime: Runtime, *, spec: CanvasSpec = AUFFUSION) -> LoadedModels:
-    """Load the image model, the audio model and the vocoder (cached across calls)."""
+    def member_parts(self, role: str, prompt: str, negative: str) -> dict[str, Any]:
+        from spectrocanvas.models import unet_denoiser
+
+        model = self.image if role == "image" else self.audio
+        return {"denoiser": unet_denoiser(model), "cond": model.encode_prompts([prompt]),
+                "uncond": model.encode_prompts([negative]), "schedule": model.scheduler_config}
+
+    def scheduler(self, name: str):
+        from spectrocanvas.schedulers import make_scheduler
+
+        return make_scheduler(name, self.audio.scheduler_config)
+
+    def scheduler_configs(self) -> list[dict[str, Any]]:
+        return [self.image.scheduler_config, self.audio.scheduler_config]
+
+    def latent_shape(self, settings: GenerateSettings) -> tuple[int, int, int]:
+        return (self.audio.latent_channels, settings.latent_height, settings.latent_width)
+
+    def decode_image(self, latents: torch.Tensor) -> torch.Tensor:
+        """(B, 4, h, w) → RGB (B, 3, 8h, 8w) in [0, 1] through SD's VAE."""
+        return decode_pixels(self.image, latents)
+
+    def decode_canvas(self, latents: torch.Tensor) -> torch.Tensor:
+        """(B, 4, h, w) → canvas (B, 8h, 8w) in [0, 1] through Auffusion's VAE."""
+        return decode_canvas(self.audio, latents)
+
+    def describe(self) -> dict[str, Any]:
+        return {"image": self.image.describe(), "audio": self.audio.describe()}
+
+
+def load_models(runtime: Runtime, *, spec: CanvasSpec = AUFFUSION) -> ModelPair:
+    """Load the image model, the audio model and the vocoder (cached across calls); ``runtime.preset``
+    picks another pair than SD 1.5 + Auffusion."""
     from spectrocanvas.models import load_diffusion_model, load_vocoder
     from spectrocanvas.vocoder import GriffinLimVocoder
 
-    if runtime.vocoder not in VOCODERS:
-        raise SpectrocanvasError(f"unknown vocoder '{runtime.vocoder}'; choose one of {', '.join(VOCODERS)}")
+    check_preset(runtime.preset)
+    vocoder_name = runtime.resolved_vocoder()
+    if vocoder_name not in VOCODERS:
+        raise SpectrocanvasError(f"unknown vocoder '{vocoder_name}'; choose one of {', '.join(VOCODERS)}")
+    if runtime.preset == "pocket":
+        from spectrocanvas.model_pair import load_pocket_pair
+
+        return load_pocket_pair(runtime)
     device = runtime.resolved_device()
     image = load_diffusion_model(runtime.image_model, role="image", device=device, dtype=runtime.dtype,
                                  offline=runtime.offline)
     audio = load_diffusion_model(runtime.audio_model, role="audio", device=device, dtype=runtime.dtype,
                                  offline=runtime.offline)
-    if runtime.vocoder == "hifigan":
+    if vocoder_name == "hifigan":
         vocoder = load_vocoder(runtime.audio_model, device=device, dtype=runtime.dtype, offline=runtime.offline,
                                spec=spec)
     else:
@@ -180,36 +230,14 @@ def to_rgb_array(pixels: torch.Tensor):
 
 
 # ---- sampling -------------------------------------------------------------------------------------------------
-def composition_members(settings: GenerateSettings, models: LoadedModels, *,
-                        image_start: int | None = None, audio_start: int | None = None) -> list:
-    """The sampler members for a prompt pair: each model with its prompts, guidance, weight and start.
-
-    A model whose weight is 0 (``audio_weight`` 0 or 1) takes no part. Starts default to the
-    settings' (denoising steps); SDS passes its own (iterations).
-    """
-    from spectrocanvas.models import unet_denoiser
-    from spectrocanvas.sampler import Member
-
-    roles = (("image", models.image, settings.image_prompt, settings.image_negative, settings.image_guidance,
-              1.0 - settings.audio_weight, settings.image_start_step if image_start is None else image_start),
-             ("audio", models.audio, settings.audio_prompt, settings.audio_negative, settings.audio_guidance,
-              settings.audio_weight, settings.audio_start if audio_start is None else audio_start))
-    return [Member(denoiser=unet_denoiser(model), name=name, cond=model.encode_prompts([prompt]),
-                   uncond=model.encode_prompts([negative]), guidance=guidance, weight=weight, start=start,
-                   schedule=model.scheduler_config)
-            for name, model, prompt, negative, guidance, weight, start in roles if weight > 0.0]
-
-
-def denoise_latents(settings: GenerateSettings, models: LoadedModels, seeds: Sequence[int], *,
+def denoise_latents(settings: GenerateSettings, models: ModelPair, seeds: Sequence[int], *,
                     on_step: Callable[[], None] | None = None) -> torch.Tensor:
-    """The paper's joint denoising for the given seeds: latents (len(seeds), 4, h, w)."""
+    """The paper's joint denoising for the given seeds: latents (len(seeds), *models.latent_shape(settings))."""
     from spectrocanvas.sampler import compose_sample, initial_latents
-    from spectrocanvas.schedulers import make_scheduler
 
-    members = composition_members(settings, models)
-    scheduler = make_scheduler(settings.scheduler, models.audio.scheduler_config)
-    shape = (models.audio.latent_channels, settings.latent_height, settings.latent_width)
-    latents = initial_latents(list(seeds), shape, device=models.audio.device)
+    members = models.members(settings)
+    scheduler = models.scheduler(settings.scheduler)
+    latents = initial_latents(list(seeds), models.latent_shape(settings), device=models.device)
     callback = (lambda *_: on_step()) if on_step is not None else None
     with torch.no_grad():
         return compose_sample(latents, scheduler, members, num_steps=settings.steps, callback=callback)
@@ -235,8 +263,17 @@ def sample_name(index: int) -> str:
 
 
 def _run_identity(settings: GenerateSettings, runtime: Runtime) -> dict[str, Any]:
-    return {"settings": settings.identity(), "image_model": runtime.image_model, "audio_model": runtime.audio_model,
-            "dtype": runtime.dtype, "vocoder": runtime.vocoder, "video": runtime.video}
+    # a preset replaces the two model options; runs without one keep the identity they always had
+    models = ({"preset": runtime.preset} if runtime.preset is not None
+              else {"image_model": runtime.image_model, "audio_model": runtime.audio_model})
+    return {"settings": settings.identity(), **models, "dtype": runtime.dtype, "vocoder": runtime.resolved_vocoder(),
+            "video": runtime.video}
+
+
+def check_settings(settings: GenerateSettings, runtime: Runtime) -> None:
+    """Every check that needs no model: the settings, then the prompts against the pair's vocabulary."""
+    settings.validate()
+    check_prompts(runtime.preset, settings)
 
 
 def prepare_run_folder(folder: Path, settings: GenerateSettings, runtime: Runtime, *, overwrite: bool) -> list[int]:
@@ -265,7 +302,7 @@ def prepare_run_folder(folder: Path, settings: GenerateSettings, runtime: Runtim
     return [i for i in range(settings.n) if not (folder / sample_name(i)).is_dir()]
 
 
-def _write_sample(folder: Path, index: int, *, settings: GenerateSettings, runtime: Runtime, models: LoadedModels,
+def _write_sample(folder: Path, index: int, *, settings: GenerateSettings, runtime: Runtime, models: ModelPair,
                   image_pixels: torch.Tensor, canvas: torch.Tensor, waveform: torch.Tensor, timer: StageTimer,
                   shared_timings: dict[str, float]) -> Path:
     seed = settings.seed + index
@@ -283,14 +320,14 @@ def _write_sample(folder: Path, index: int, *, settings: GenerateSettings, runti
                         "image_negative": settings.image_negative, "audio_negative": settings.audio_negative},
             "settings": {**asdict(settings), "image_start": settings.image_start_step},  # as used
             "runtime": {"device": runtime.resolved_device(), "dtype": runtime.dtype, "batch_size": runtime.batch_size},
-            "models": {"image": models.image.describe(), "audio": models.audio.describe()},
+            "models": models.describe(),
             "vocoder": models.vocoder.describe(), "canvas": models.spec.to_dict(), **record,
             "timings": {**shared_timings, **timer.as_dict()}, "provenance": provenance(),
         })
     return target
 
 
-def generate_run(folder: str | Path, settings: GenerateSettings, runtime: Runtime, *, models: LoadedModels | None = None,
+def generate_run(folder: str | Path, settings: GenerateSettings, runtime: Runtime, *, models: ModelPair | None = None,
                  overwrite: bool = False, on_sample: Callable[[Path], None] | None = None) -> list[Path]:
     """Make the missing samples of one prompt pair in ``folder``; returns every sample folder.
 
@@ -303,7 +340,7 @@ def generate_run(folder: str | Path, settings: GenerateSettings, runtime: Runtim
     from spectrocanvas.progress import progress_bar
     from spectrocanvas.sampler import batched
 
-    settings.validate()
+    check_settings(settings, runtime)
     folder = Path(folder)
     todo = prepare_run_folder(folder, settings, runtime, overwrite=overwrite)
     if todo:
@@ -330,8 +367,8 @@ def generate_run(folder: str | Path, settings: GenerateSettings, runtime: Runtim
                                          "try --dtype float32 (finished samples are kept)")
             started = time.perf_counter()
             if isinstance(latents, torch.Tensor):
-                image_pixels = crop_tail(decode_pixels(models.image, latents), settings.crop_columns)
-                canvases = crop_tail(decode_canvas(models.audio, latents), settings.crop_columns)
+                image_pixels = crop_tail(models.decode_image(latents), settings.crop_columns)
+                canvases = crop_tail(models.decode_canvas(latents), settings.crop_columns)
             else:  # the method made the picture and the canvas itself
                 image_pixels, canvases = (crop_tail(x.float().cpu(), settings.crop_columns) for x in latents)
             decoding = time.perf_counter() - started
@@ -380,8 +417,8 @@ def generate_pairs(*, pairs_file: str | Path, output: str | Path, runtime: Runti
     base = GenerateSettings(image_prompt="-", audio_prompt="-", **defaults)
     planned = [(Path(output) / pair_folder_name(i, pair), pair_settings(pair, base)) for i, pair in enumerate(pairs)]
     for _, settings in planned:  # refuse a bad pair before any model loads
-        settings.validate()
-    models: LoadedModels | None = None
+        check_settings(settings, runtime)
+    models: ModelPair | None = None
     samples: list[Path] = []
     for folder, settings in planned:
         if models is None and len(prepare_run_folder(folder, settings, runtime, overwrite=overwrite)) > 0:

@@ -1,9 +1,9 @@
 """The ways `generate --method` makes a canvas: the paper's denoising and its baselines.
 
-A method is a function ``(settings, models, seeds, *, on_step) -> output`` where output is either
-latents (B, 4, h, w) in the shared SD/Auffusion latent space (decoded by both VAEs, as the paper
-does) or a pair ``(image_pixels (B, 3, H, W), canvas (B, H, W))`` in [0, 1] at full width (the
-caller crops the tail).
+A method is a function ``(settings, models, seeds, *, on_step) -> output`` where ``models`` is a
+:class:`spectrocanvas.model_pair.ModelPair` and output is either latents (B, C, h, w) in the pair's
+shared space (for SD/Auffusion (B, 4, h, w), decoded by both VAEs, as the paper does) or a pair
+``(image_pixels (B, 3, H, W), canvas (B, H, W))`` in [0, 1] at full width (the caller crops the tail).
 
 Per-method defaults: every method starts from :class:`GenerateSettings`' defaults (the paper's
 denoising values) and changes some of them. A method's defaults come in *groups* of linked
@@ -12,6 +12,8 @@ options; a group applies only when the user set none of its options (``None`` = 
 --steps 20`` runs both for 20 (``--image-steps`` unset follows ``--steps``). A method's *fixed*
 settings (image-only has no audio member) are always applied; setting them otherwise is an error
 in `generate` and ignored in `compare`, which passes one set of options to every method.
+A preset (``--preset pocket``) adds its own default groups after the method's: a small model
+pair wants other values than the paper's for what the user left unset.
 See docs/methods.md.
 """
 
@@ -26,7 +28,8 @@ import torch
 from spectrocanvas.errors import SpectrocanvasError
 
 if TYPE_CHECKING:
-    from spectrocanvas.generate import GenerateSettings, LoadedModels
+    from spectrocanvas.generate import GenerateSettings
+    from spectrocanvas.model_pair import ModelPair
 
 MethodOutput = Union[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]
 MethodFn = Callable[..., MethodOutput]
@@ -59,41 +62,40 @@ class Method:
 
 
 # ---- the methods ------------------------------------------------------------------------------------------
-def denoise(settings: "GenerateSettings", models: "LoadedModels", seeds: Sequence[int], *,
+def denoise(settings: "GenerateSettings", models: "ModelPair", seeds: Sequence[int], *,
             on_step: Callable[[], None] | None = None) -> torch.Tensor:
-    """The paper's joint denoising: latents (B, 4, h, w)."""
+    """The paper's joint denoising: latents (B, C, h, w)."""
     from spectrocanvas.generate import denoise_latents
 
     return denoise_latents(settings, models, seeds, on_step=on_step)
 
 
-def image_only(settings: "GenerateSettings", models: "LoadedModels", seeds: Sequence[int], *,
+def image_only(settings: "GenerateSettings", models: "ModelPair", seeds: Sequence[int], *,
                on_step: Callable[[], None] | None = None) -> torch.Tensor:
-    """SD alone with the denoising settings (the paper's image-only reference): latents (B, 4, h, w)."""
+    """The image model alone with the denoising settings (the paper's image-only reference): latents (B, C, h, w)."""
     return denoise(replace(settings, **METHODS["image-only"].fixed), models, seeds, on_step=on_step)
 
 
-def audio_only(settings: "GenerateSettings", models: "LoadedModels", seeds: Sequence[int], *,
+def audio_only(settings: "GenerateSettings", models: "ModelPair", seeds: Sequence[int], *,
                on_step: Callable[[], None] | None = None) -> torch.Tensor:
-    """Auffusion alone with the denoising settings (the audio-only reference): latents (B, 4, h, w)."""
+    """The audio model alone with the denoising settings (the audio-only reference): latents (B, C, h, w)."""
     return denoise(replace(settings, **METHODS["audio-only"].fixed), models, seeds, on_step=on_step)
 
 
-def imprint(settings: "GenerateSettings", models: "LoadedModels", seeds: Sequence[int], *,
+def imprint(settings: "GenerateSettings", models: "ModelPair", seeds: Sequence[int], *,
             on_step: Callable[[], None] | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-    """SD's image carved into Auffusion's spectrogram (same seeds): ((B, 3, H, W), (B, H, W)).
+    """The image model's picture carved into the audio model's spectrogram (same seeds): ((B, 3, H, W), (B, H, W)).
 
     The image's grayscale (mean of RGB, as the official code takes it) is inverted and cuts the
     spectrogram by ``spectrogram × (1 − 0.5 × (1 − gray))``: dark parts of the image remove sound.
     """
-    from spectrocanvas.generate import decode_canvas, decode_pixels
     from spectrocanvas.imprint import imprint_canvas
 
     alone = dict(image_start=0, audio_start=0)
     image_settings = replace(settings, audio_weight=0.0, steps=settings.image_steps or settings.steps, **alone)
     audio_settings = replace(settings, audio_weight=1.0, **alone)
-    image_pixels = decode_pixels(models.image, denoise(image_settings, models, seeds, on_step=on_step))
-    spectrogram = decode_canvas(models.audio, denoise(audio_settings, models, seeds, on_step=on_step))
+    image_pixels = models.decode_image(denoise(image_settings, models, seeds, on_step=on_step))
+    spectrogram = models.decode_canvas(denoise(audio_settings, models, seeds, on_step=on_step))
     canvas = imprint_canvas(spectrogram, image_pixels.mean(dim=1), strength=IMPRINT_STRENGTH, invert=True)
     return image_pixels, canvas
 
@@ -111,22 +113,19 @@ def sds_image_start(settings: "GenerateSettings") -> int:
     return int(round((settings.sds_iterations or 0) * SDS_IMAGE_START_FRACTION))
 
 
-def sds(settings: "GenerateSettings", models: "LoadedModels", seeds: Sequence[int], *,
+def sds(settings: "GenerateSettings", models: "ModelPair", seeds: Sequence[int], *,
         on_step: Callable[[], None] | None = None) -> torch.Tensor:
-    """A latent canvas distilled from both models by SDS (see :mod:`spectrocanvas.sds`): (B, 4, h, w)."""
+    """A latent canvas distilled from both models by SDS (see :mod:`spectrocanvas.sds`): (B, C, h, w)."""
     from diffusers import DDPMScheduler
 
     from spectrocanvas.sampler import check_shared_schedule, initial_latents
     from spectrocanvas.sds import sds_optimise
 
-    from spectrocanvas.generate import composition_members
-
-    image, audio = models.image, models.audio
-    members = composition_members(settings, models, image_start=sds_image_start(settings), audio_start=0)
-    check_shared_schedule([image.scheduler_config, audio.scheduler_config])
-    alphas_cumprod = DDPMScheduler.from_config(dict(audio.scheduler_config)).alphas_cumprod
-    shape = (audio.latent_channels, settings.latent_height, settings.latent_width)
-    latents = initial_latents(list(seeds), shape, device=audio.device)
+    members = models.members(settings, image_start=sds_image_start(settings), audio_start=0)
+    configs = models.scheduler_configs()
+    check_shared_schedule(configs)
+    alphas_cumprod = DDPMScheduler.from_config(dict(configs[-1])).alphas_cumprod
+    latents = initial_latents(list(seeds), models.latent_shape(settings), device=models.device)
     callback = (lambda _: on_step()) if on_step is not None else None
     optimised, _ = sds_optimise(latents, members, alphas_cumprod, seeds=seeds, iterations=int(settings.sds_iterations),
                                 lr=float(settings.sds_lr), callback=callback)
@@ -175,15 +174,18 @@ def parse_methods(text: str) -> list[str]:
     return names
 
 
-def method_settings(method: str, given: Mapping[str, Any], *, strict: bool = True) -> dict[str, Any]:
+def method_settings(method: str, given: Mapping[str, Any], *, strict: bool = True,
+                    preset: str | None = None) -> dict[str, Any]:
     """Keyword arguments for :class:`GenerateSettings` (prompts aside) for ``method``.
 
     ``given``: the user's options, ``None`` where not set. Layers: the dataclass defaults, then the
-    method's default groups whose options are all unset, then what the user set, then the
+    method's default groups whose options are all unset, then the ``preset``'s default groups
+    (:func:`spectrocanvas.model_pair.preset_defaults`) likewise, then what the user set, then the
     method's fixed settings. ``strict``: a set option that the method fixes otherwise, or a
     method-only option of another method, is an error; else it is dropped.
     """
     from spectrocanvas.generate import GenerateSettings
+    from spectrocanvas.model_pair import preset_defaults
 
     spec = get_method(method)
     known = {f.name for f in fields(GenerateSettings)}
@@ -203,7 +205,7 @@ def method_settings(method: str, given: Mapping[str, Any], *, strict: bool = Tru
                                          "leave it out")
             del chosen[key]
     settings: dict[str, Any] = {}
-    for group in spec.defaults:
+    for group in (*spec.defaults, *preset_defaults(preset)):
         if not any(k in chosen for k in group):
             settings.update(group)
     settings.update(chosen)
@@ -236,7 +238,7 @@ def validate_method(settings: "GenerateSettings") -> None:
             raise SpectrocanvasError("with --audio-weight 0 the image model must start at iteration 0")
 
 
-def run_method(settings: "GenerateSettings", models: "LoadedModels", seeds: Sequence[int], *,
+def run_method(settings: "GenerateSettings", models: "ModelPair", seeds: Sequence[int], *,
                on_step: Callable[[], None] | None = None) -> MethodOutput:
     """Dispatch to ``settings.method``."""
     return get_method(settings.method).run(settings, models, seeds, on_step=on_step)
