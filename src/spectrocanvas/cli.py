@@ -27,6 +27,8 @@ EXAMPLES = """examples:
   spectrocanvas demo                                     everything above, offline, on drawn assets
   spectrocanvas generate --image-prompt "a castle with bell towers, grayscale" \
       --audio-prompt "bell ringing" -n 8 -o castle      SD 1.5 + Auffusion denoise one canvas together
+  spectrocanvas generate --preset pocket --image-prompt triangle --audio-prompt bell -n 4 -o pocket
+                                                         the same with the project's small pocket pair
 """
 
 

@@ -4,7 +4,9 @@ composition sampler as the full-size models.
 
 Public API (for ``spectrocanvas generate --preset pocket``): :data:`POCKET` (the canvas spec),
 :data:`IMAGE_CLASSES`, :data:`SOUND_CLASSES`, :func:`class_index`, :func:`load_pocket`,
-:func:`scheduler_config` and :func:`pocket_scheduler`.
+:func:`scheduler_config` and :func:`pocket_scheduler`; its sampling defaults are in
+:mod:`spectrocanvas.pocket.defaults`, and ``load_pocket()`` reads ``weights/`` or the folder
+``$SPECTROCANVAS_POCKET_WEIGHTS`` names. The pair as a run sees it: :class:`spectrocanvas.model_pair.PocketPair`.
 """
 
 from spectrocanvas.pocket.spec import CANVAS_SHAPE, POCKET, from_model, to_model
