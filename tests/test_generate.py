@@ -1,7 +1,6 @@
 """`generate` end to end on tiny random models saved in the real hub layouts."""
 
 import json
-import os
 
 import numpy as np
 import pytest
@@ -40,8 +39,6 @@ def _args(model_dirs, out, *extra):
 
 
 def test_every_file_is_written_and_decodes(model_dirs, tmp_path):
-    import spectrocanvas.generate as generate_module
-
     out = tmp_path / "run"
     # latent width is not a CLI option: the default canvas is the paper's; keep the test small through the API
     settings = GenerateSettings(image_prompt="a castle", audio_prompt="bells", n=2, **FAST)

@@ -5,7 +5,7 @@ import pytest
 import torch
 from PIL import Image
 
-from spectrocanvas.canvas import AUFFUSION, CanvasSpec
+from spectrocanvas.canvas import CanvasSpec
 from spectrocanvas.errors import SpectrocanvasError
 from spectrocanvas.pictures import (canvas_spec_of, fit_picture, open_picture, picture_to_gray,
                                     save_canvas_png)

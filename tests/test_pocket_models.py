@@ -18,13 +18,6 @@ TINY_UNET = UNetConfig(channels=(8, 16, 16), attention_heads=2)
 TINY_JUDGE = ClassifierConfig(channels=(8, 8, 16))
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """The pocket models are meant for one CPU thread; more only fight other processes here."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def test_vocabulary_indices_and_null_class():

@@ -14,13 +14,6 @@ from spectrocanvas.pocket.load import load_module
 from spectrocanvas.pocket.train import CHECKPOINT, LOSS_LOG, TrainSettings, main, train
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """The pocket models are meant for one CPU thread; more only fight other processes here."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def tiny(model: str, **changes) -> TrainSettings:

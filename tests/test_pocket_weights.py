@@ -15,12 +15,6 @@ JUDGE_FLOOR = 0.90   # issue target: 0.95 on held-out generated data
 SUCCESS_FLOOR = 0.25  # raise to the measured rate minus its margin once the long runs are shipped
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 @pytest.fixture(scope="module")

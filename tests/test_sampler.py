@@ -256,11 +256,7 @@ def tiny_unet(seed: int):
 
 @pytest.fixture(scope="module")
 def unets():
-    # Tiny convolutions on two shared cores run several times faster on one thread.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield tiny_unet(0), tiny_unet(1)
-    torch.set_num_threads(threads)
+    return tiny_unet(0), tiny_unet(1)  # on one thread, as conftest sets for the suite
 
 
 def unet_members(unets, n):

@@ -16,7 +16,6 @@ from spectrocanvas.metrics import ssim
 from spectrocanvas.pictures import canvas_to_pixels, save_canvas_png
 from spectrocanvas.spectral import audio_to_canvas
 from spectrocanvas.timing import StageTimer
-from spectrocanvas.vocoder import Vocoder
 
 
 def fidelity(target: torch.Tensor, heard: torch.Tensor) -> dict[str, float]:

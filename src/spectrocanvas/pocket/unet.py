@@ -9,7 +9,7 @@ summed, and applied to every residual block as a scale and shift after its first
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 
 import torch
 import torch.nn as nn
