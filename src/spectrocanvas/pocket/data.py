@@ -197,16 +197,12 @@ class JudgedSoundBank:
             self._made[i] = True
         return self._store[index].float()[:, None]
 
-    def draw(self, g: torch.Generator, labels: torch.Tensor) -> torch.Tensor:
-        classes = len(SOUND_CLASSES)
-        slot = torch.randint(0, self.size // classes, labels.shape, generator=g)
-        return self.get(slot * classes + labels)
+    draw = SoundBank.draw  # the same balanced draw, over the round-tripped entries
 
 
 def judged_sound_batch(judged: JudgedSoundBank, g: torch.Generator, batch: int) -> tuple[torch.Tensor, torch.Tensor]:
     """Judge training batch: canvases (B, 1, 32, 128) after the round trip, labels (B,)."""
-    labels = balanced_labels(g, batch, len(SOUND_CLASSES))
-    return judged.draw(g, labels), labels
+    return sound_batch(judged, g, batch)  # type: ignore[arg-type]
 
 
 def judged_image_batch(bank: SoundBank, g: torch.Generator, batch: int) -> tuple[torch.Tensor, torch.Tensor]:
