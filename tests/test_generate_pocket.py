@@ -13,26 +13,19 @@ from spectrocanvas.generate import GenerateSettings, Runtime, denoise_latents, g
 from spectrocanvas.methods import method_settings
 from spectrocanvas.pictures import open_picture, picture_to_gray
 from spectrocanvas.pocket import IMAGE_CLASSES, SOUND_CLASSES
-from spectrocanvas.pocket.load import KINDS, WEIGHTS_ENV, save_module, weights_file
+from spectrocanvas.pocket.load import KINDS, WEIGHTS_ENV, weights_file
 from spectrocanvas.pocket.spec import CANVAS_SHAPE, POCKET, SAMPLES
-from spectrocanvas.pocket.unet import PocketUNet, UNetConfig
 from spectrocanvas.video import probe_video
 
-TINY_UNET = UNetConfig(channels=(8, 16, 16), attention_heads=2)
+from pocket_tiny import write_tiny_pocket
+
 POCKET_RUNTIME = Runtime(preset="pocket", video=False)
 
 
 @pytest.fixture(scope="module")
 def weights_dir(tmp_path_factory):
     """The two denoisers, random and tiny, written as pocket.export writes them."""
-    folder = tmp_path_factory.mktemp("pocket-weights")
-    torch.manual_seed(0)
-    for kind in ("image", "audio"):
-        net = PocketUNet(TINY_UNET)
-        for p in net.parameters():  # away from the zero initialisation, so the output depends on everything
-            torch.nn.init.normal_(p, std=0.05)
-        save_module(net, kind, TINY_UNET.to_dict(), weights_file(kind, folder))
-    return folder
+    return write_tiny_pocket(tmp_path_factory.mktemp("pocket-weights"), judges=False)
 
 
 @pytest.fixture

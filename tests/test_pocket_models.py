@@ -8,14 +8,13 @@ from spectrocanvas.errors import SpectrocanvasError
 from spectrocanvas.pocket import IMAGE_CLASSES, SOUND_CLASSES, class_index, load_pocket, null_class
 from spectrocanvas.pocket.classifier import ClassifierConfig, PocketClassifier
 from spectrocanvas.pocket.compose import sample_canvases
-from spectrocanvas.pocket.load import save_module, weights_file
 from spectrocanvas.pocket.schedule import ClippedDDIMScheduler, pocket_scheduler, scheduler_config
 from spectrocanvas.pocket.unet import PocketUNet, UNetConfig
 from spectrocanvas.sampler import check_shared_schedule
 from spectrocanvas.schedulers import make_scheduler
 
-TINY_UNET = UNetConfig(channels=(8, 16, 16), attention_heads=2)
-TINY_JUDGE = ClassifierConfig(channels=(8, 8, 16))
+from pocket_tiny import TINY_UNET, write_tiny_pocket
+
 
 
 
@@ -88,17 +87,7 @@ def test_clipped_ddim_derives_epsilon_from_the_clipped_prediction():
 
 @pytest.fixture(scope="module")
 def tiny_weights(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("pocket-weights")
-    torch.manual_seed(0)
-    for kind, net, config in [("image", PocketUNet(TINY_UNET), TINY_UNET),
-                              ("audio", PocketUNet(TINY_UNET), TINY_UNET),
-                              ("image-classifier", PocketClassifier(TINY_JUDGE), TINY_JUDGE),
-                              ("audio-classifier", PocketClassifier(ClassifierConfig(channels=(8, 8, 16), pool="time")),
-                               ClassifierConfig(channels=(8, 8, 16), pool="time"))]:
-        for p in net.parameters():
-            torch.nn.init.normal_(p, std=0.05)
-        save_module(net, kind, config.to_dict(), weights_file(kind, folder))
-    return folder
+    return write_tiny_pocket(tmp_path_factory.mktemp("pocket-weights"))
 
 
 def test_missing_weights_are_one_clear_line(tmp_path):
@@ -133,7 +122,7 @@ def test_generation_is_seeded_and_batch_independent(tiny_weights):
 
 
 def test_wilson_interval_matches_known_values():
-    from spectrocanvas.pocket.evaluate import wilson_interval
+    from spectrocanvas.stats import wilson_interval
 
     lo, hi = wilson_interval(50, 100)
     assert lo == pytest.approx(0.4038, abs=1e-3) and hi == pytest.approx(0.5962, abs=1e-3)

@@ -45,9 +45,10 @@ def generate_settings(args: argparse.Namespace, settings: dict[str, Any]) -> dic
 
 
 def _scorers(args: argparse.Namespace):
-    from spectrocanvas.evaluate import Scorers
+    """CLIP and CLAP, or the pocket judges with --preset pocket (loaded once per process)."""
+    from spectrocanvas.evaluate import load_scorers
 
-    return Scorers.load(clip_model=args.clip_model, clap_model=args.clap_model, device=args.device,
+    return load_scorers(args.preset, clip_model=args.clip_model, clap_model=args.clap_model, device=args.device,
                         offline=args.offline or None)
 
 
@@ -70,14 +71,15 @@ def finish_generate(args: argparse.Namespace, folders: Sequence[Path]) -> None:
     from spectrocanvas.evaluate import score_samples
     from spectrocanvas.rerank import keep_top_samples, write_top_list
 
-    score_samples(folders, _scorers(args))
+    scorers = _scorers(args)
+    score_samples(folders, scorers)
     if args.keep_top is None:
         return
-    kept = keep_top_samples(folders, args.keep_top)
+    kept = keep_top_samples(folders, args.keep_top, scorers.keys)
     totals: dict[Path, int] = {}
     for folder in folders:
         totals[Path(folder).parent] = totals.get(Path(folder).parent, 0) + 1
-    path = write_top_list(args.output, kept, args.keep_top, totals)
+    path = write_top_list(args.output, kept, args.keep_top, totals, scorers.keys)
     count = sum(len(v) for v in kept.values())
     print(f"kept {count} of {len(folders)} sample(s) in the top {args.keep_top:g} of both scores:")
     for samples in kept.values():
@@ -105,7 +107,8 @@ def _run_compare(args: argparse.Namespace) -> int:
     from spectrocanvas.methods import parse_methods
 
     runtime, options = runtime_from_args(args), sampling_from_args(args)
-    result = compare(output=args.output, pairs_file=args.pairs, methods=parse_methods(args.methods),
+    methods = parse_methods(args.methods) if args.methods else None
+    result = compare(output=args.output, pairs_file=args.pairs, methods=methods,
                      options=options, runtime=runtime, overwrite=args.overwrite, clip_model=args.clip_model,
                      clap_model=args.clap_model, rescore=args.rescore)
     print(result.markdown)
@@ -116,7 +119,7 @@ def _run_compare(args: argparse.Namespace) -> int:
 def add_measure_parsers(commands: Any) -> None:
     """The `evaluate` and `compare` subcommands."""
     from spectrocanvas.cli_options import add_model_options, add_sampling_options
-    from spectrocanvas.compare import DEFAULT_METHODS
+    from spectrocanvas.compare import DEFAULT_METHODS, POCKET_METHODS
 
     evaluate = commands.add_parser(
         "evaluate", help="CLIP and CLAP scores of generated samples, with a table per method",
@@ -138,13 +141,17 @@ def add_measure_parsers(commands: Any) -> None:
         description="Generate with each method (OUT/<method>/pair_…/sample_…), score everything, and "
                     "print the paper's table: a row per method, CLIP and CLAP as mean ± 95% CI, the "
                     "single-model references last. Writes OUT/comparison.md and OUT/comparison.csv. "
-                    "Run it again to finish an interrupted comparison.")
+                    "Run it again to finish an interrupted comparison. With --preset pocket: every image "
+                    "class with every sound class, judged by the pocket classifiers; the table gives "
+                    "each method's success rate (both judges right) with a 95% interval.")
     compare.add_argument("--pairs", default=None, metavar="FILE",
-                         help="prompt pairs (JSONL or CSV); default: the paper's examples shipped with spectrocanvas")
+                         help="prompt pairs (JSONL or CSV); default: the paper's examples shipped with "
+                              "spectrocanvas (pocket: all 64 class pairs)")
     compare.add_argument("-o", "--output", required=True, metavar="OUT", help="output folder")
     compare.add_argument("--overwrite", action="store_true", help="replace runs made with other settings")
-    compare.add_argument("--methods", default=",".join(DEFAULT_METHODS),
-                         help=f"comma-separated (default {','.join(DEFAULT_METHODS)})")
+    compare.add_argument("--methods", default=None,
+                         help=f"comma-separated (default {','.join(DEFAULT_METHODS)}; "
+                              f"pocket: {','.join(POCKET_METHODS)})")
     compare.add_argument("--no-video", dest="video", action="store_false", help="skip video.mp4")
     compare.add_argument("--rescore", action="store_true", help="score samples that already have scores")
     compare.add_argument("--quiet", action="store_true", help="no progress bars")

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from spectrocanvas.errors import SpectrocanvasError
-from spectrocanvas.evaluate import Evaluation, Scorers, evaluate, write_text
+from spectrocanvas.evaluate import Evaluation, evaluate, write_text
 from spectrocanvas.methods import METHODS, method_settings, parse_methods
 from spectrocanvas.stats import SCORE_KEYS, mean_ci
 
@@ -25,6 +25,8 @@ PAIRS_FILE = Path(__file__).parent / "data" / "paper_pairs.jsonl"
 """The paper's example prompt pairs (its figures and the official example configs)."""
 
 DEFAULT_METHODS = ("denoise", "imprint", "sds", "image-only", "audio-only")
+POCKET_METHODS = ("denoise", "imprint", "image-only", "audio-only")
+"""The pocket comparison's rows (SDS runs with the pocket pair too, when asked for)."""
 REFERENCES = ("image-only", "audio-only")
 """Rows that are single-model references, not ways to make images that sound."""
 COMPARISON_MD, COMPARISON_CSV = "comparison.md", "comparison.csv"
@@ -42,7 +44,7 @@ class Comparison:
 def comparison_table(records: Sequence[Mapping[str, Any]], methods: Sequence[str], *,
                      confidence: float = 0.95, decimals: int = 2) -> tuple[str, str]:
     """(markdown, csv): a row per method in ``methods`` (references last), CLIP and CLAP mean ± CI, n."""
-    order = [m for m in methods if m not in REFERENCES] + [m for m in methods if m in REFERENCES]
+    order = reference_last(methods)
     lines = ["| Method | CLIP ↑ | CLAP ↑ | n |", "|---|---:|---:|---:|"]
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
@@ -66,10 +68,29 @@ def comparison_table(records: Sequence[Mapping[str, Any]], methods: Sequence[str
     return "\n".join(lines) + "\n" + note, out.getvalue()
 
 
+def default_methods(preset: str | None) -> tuple[str, ...]:
+    """The rows a comparison has when none are asked for."""
+    return POCKET_METHODS if preset == "pocket" else DEFAULT_METHODS
+
+
+def method_labels(methods: Sequence[str], preset: str | None = None) -> dict[str, str]:
+    """Row labels: the method's name, and its key, with references marked (the real models'
+    names left out of the labels for another pair)."""
+    def label(m: str) -> str:
+        text = METHODS[m].label
+        return text.replace(" (SD)", "").replace(" (Auffusion)", "") if preset is not None else text
+
+    return {m: f"{label(m)}{' — reference' if m in REFERENCES else ''} (`{m}`)" for m in methods}
+
+
+def reference_last(methods: Sequence[str]) -> list[str]:
+    return [m for m in methods if m not in REFERENCES] + [m for m in methods if m in REFERENCES]
+
+
 def compare(*, output: str | Path, pairs_file: str | Path | None = None,
-            methods: Sequence[str] | str = DEFAULT_METHODS, options: Mapping[str, Any] | None = None,
+            methods: Sequence[str] | str | None = None, options: Mapping[str, Any] | None = None,
             runtime: Any = None, overwrite: bool = False, clip_model: str | None = None,
-            clap_model: str | None = None, scorers: Scorers | None = None, rescore: bool = False) -> Comparison:
+            clap_model: str | None = None, scorers: Any = None, rescore: bool = False) -> Comparison:
     """Generate with each method over the pairs, score everything, write OUT/comparison.md and .csv.
 
     ``options``: generate settings for every method, ``None`` where not set, so each method's own
@@ -78,23 +99,37 @@ def compare(*, output: str | Path, pairs_file: str | Path | None = None,
     """
     from spectrocanvas.generate import GenerateSettings, Runtime, generate_pairs
 
+    runtime = runtime or Runtime()
+    preset = getattr(runtime, "preset", None)
+    methods = default_methods(preset) if methods is None else methods
     names = parse_methods(methods) if isinstance(methods, str) else list(methods)
     for name in names:
         if name not in METHODS:
             raise SpectrocanvasError(f"unknown method '{name}'; choose from {', '.join(METHODS)}")
-    runtime = runtime or Runtime()
-    pairs = Path(pairs_file) if pairs_file is not None else PAIRS_FILE
+    if pairs_file is not None:
+        source: dict[str, Any] = {"pairs_file": Path(pairs_file)}
+    elif preset == "pocket":
+        from spectrocanvas.pocket.vocab import class_pairs
+
+        source = {"pairs": class_pairs()}
+    else:
+        source = {"pairs_file": PAIRS_FILE}
     output = Path(output)
-    planned = [(name, method_settings(name, dict(options or {}), strict=False,
-                                                preset=getattr(runtime, "preset", None))) for name in names]
+    planned = [(name, method_settings(name, dict(options or {}), strict=False, preset=preset)) for name in names]
     for name, settings in planned:  # refuse bad settings before any method runs
         GenerateSettings(image_prompt="-", audio_prompt="-", **settings).validate()
     for name, settings in planned:
-        generate_pairs(pairs_file=pairs, output=output / name, runtime=runtime, overwrite=overwrite, **settings)
+        generate_pairs(**source, output=output / name, runtime=runtime, overwrite=overwrite, **settings)
     evaluation = evaluate(output, clip_model=clip_model, clap_model=clap_model, device=runtime.device,
                           offline=runtime.offline, rescore=rescore, scorers=scorers, progress=runtime.progress)
     records = [r for r in evaluation.records if r["folder"].split("/", 1)[0] in names]
-    markdown, table_csv = comparison_table(records, names)
+    if evaluation.preset == "pocket":
+        from spectrocanvas.pocket.judges import success_table
+
+        markdown, table_csv = success_table(records, order=reference_last(names), labels=method_labels(names, preset))
+        markdown = markdown.replace("| method |", "| Method |", 1)
+    else:
+        markdown, table_csv = comparison_table(records, names)
     write_text(output / COMPARISON_MD, markdown)
     write_text(output / COMPARISON_CSV, table_csv)
     return Comparison(markdown=markdown, csv=table_csv, evaluation=evaluation)

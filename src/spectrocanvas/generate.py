@@ -10,7 +10,7 @@ from __future__ import annotations
 import shutil
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import torch
 
@@ -407,13 +407,19 @@ def generate(*, settings: GenerateSettings, output: str | Path, runtime: Runtime
     return generate_run(output, settings, runtime, overwrite=overwrite, on_sample=on_sample)
 
 
-def generate_pairs(*, pairs_file: str | Path, output: str | Path, runtime: Runtime = Runtime(),
+def generate_pairs(*, pairs_file: str | Path | None = None, output: str | Path, runtime: Runtime = Runtime(),
                    overwrite: bool = False, on_sample: Callable[[Path], None] | None = None,
-                   **defaults: Any) -> list[Path]:
-    """Many prompt pairs in one process: ``output/pair_000_<slug>/sample_000/``, … (models load once)."""
+                   pairs: Sequence[Mapping[str, Any]] | None = None, **defaults: Any) -> list[Path]:
+    """Many prompt pairs in one process: ``output/pair_000_<slug>/sample_000/``, … (models load once).
+
+    The pairs come from ``pairs_file`` (JSONL or CSV) or, as dicts with ``image_prompt`` and
+    ``audio_prompt``, from ``pairs``.
+    """
     from spectrocanvas.pairs import read_pairs
 
-    pairs = read_pairs(pairs_file)
+    if (pairs_file is None) == (pairs is None):
+        raise ValueError("give pairs_file or pairs, not both or neither")
+    pairs = read_pairs(pairs_file) if pairs_file is not None else [dict(p) for p in pairs]
     base = GenerateSettings(image_prompt="-", audio_prompt="-", **defaults)
     planned = [(Path(output) / pair_folder_name(i, pair), pair_settings(pair, base)) for i, pair in enumerate(pairs)]
     for _, settings in planned:  # refuse a bad pair before any model loads

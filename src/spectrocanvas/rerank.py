@@ -1,4 +1,5 @@
-"""`generate --keep-top F`: keep the samples in the top fraction F of both CLIP and CLAP scores.
+"""`generate --keep-top F`: keep the samples in the top fraction F of both CLIP and CLAP scores
+(of both pocket judges' scores for pocket samples).
 
 The official re-ranking (:func:`spectrocanvas.stats.keep_top_indices`), applied per run folder —
 per prompt pair — since the scores of different prompts are not comparable. Nothing is
@@ -17,7 +18,8 @@ from spectrocanvas.stats import SCORE_KEYS, keep_top_indices, top_count
 TOP_FILE = "top.json"
 
 
-def keep_top_samples(folders: Sequence[str | Path], fraction: float) -> dict[Path, list[Path]]:
+def keep_top_samples(folders: Sequence[str | Path], fraction: float,
+                     keys: Sequence[str] = SCORE_KEYS) -> dict[Path, list[Path]]:
     """Run folder → its kept sample folders (in order), for scored sample folders grouped by parent."""
     runs: dict[Path, list[Path]] = {}
     for folder in folders:
@@ -26,12 +28,12 @@ def keep_top_samples(folders: Sequence[str | Path], fraction: float) -> dict[Pat
     for run, samples in runs.items():
         samples = sorted(samples)
         records = [read_json(s / "meta.json") for s in samples]
-        kept[run] = [samples[i] for i in keep_top_indices(records, fraction)]
+        kept[run] = [samples[i] for i in keep_top_indices(records, fraction, keys)]
     return kept
 
 
 def write_top_list(output: str | Path, kept: dict[Path, list[Path]], fraction: float,
-                   totals: dict[Path, int]) -> Path:
+                   totals: dict[Path, int], keys: Sequence[str] = SCORE_KEYS) -> Path:
     """Write ``output/top.json``: the rule and, per run, how many samples it had and which were kept."""
     output = Path(output)
 
@@ -42,10 +44,10 @@ def write_top_list(output: str | Path, kept: dict[Path, list[Path]], fraction: f
     for run, samples in kept.items():
         records = [read_json(s / "meta.json") for s in samples]
         runs.append({"run": name(run), "samples": totals[run], "top_count": top_count(totals[run], fraction),
-                     "kept": [{"folder": name(s), **{k: r.get(k) for k in SCORE_KEYS}}
+                     "kept": [{"folder": name(s), **{k: r.get(k) for k in keys}}
                               for s, r in zip(samples, records)]})
     path = output / TOP_FILE
     write_json(path, {"fraction": fraction, "rule": "in the top ⌊F·N⌋ of every score of its run "
-                                                    f"({', '.join(SCORE_KEYS)})",
+                                                    f"({', '.join(keys)})",
                       "kept": [entry["folder"] for run in runs for entry in run["kept"]], "runs": runs})
     return path

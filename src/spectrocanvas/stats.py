@@ -175,3 +175,13 @@ def summary_table(rows: Sequence[Mapping[str, Any]], *, group_key: str = "method
         lines.append("| " + " | ".join([name, str(len(members))] + cells) + " |")
         writer.writerow([name, len(members)] + fields)
     return "\n".join(lines) + "\n", out.getvalue()
+
+
+def wilson_interval(successes: int, trials: int, z: float = 1.959964) -> tuple[float, float]:
+    """95 % Wilson score interval (low, high) for ``successes`` out of ``trials`` (z = 1.96)."""
+    if trials == 0:
+        return (0.0, 1.0)
+    p = successes / trials
+    centre = (p + z * z / (2 * trials)) / (1 + z * z / trials)
+    half = z * math.sqrt(p * (1 - p) / trials + z * z / (4 * trials * trials)) / (1 + z * z / trials)
+    return (max(0.0, centre - half), min(1.0, centre + half))

@@ -1,7 +1,10 @@
 """Sampling the pocket pair with the project's composition sampler (and the single-model baselines).
 
-``members(...)`` builds the :class:`spectrocanvas.sampler.Member` list for a prompt pair;
-``sample_canvases(...)`` runs it for a list of seeds and returns canvases (N, 32, 128) in [0, 1].
+``members(...)`` builds the :class:`spectrocanvas.sampler.Member` list for prompt words (one pair,
+or one pair per sample); ``sample_canvases(...)`` runs it for one pair and a list of seeds, and
+``pairs_canvases(...)`` for many pairs at once, in batches, returning canvases (N, 32, 128) in
+[0, 1]. Sample (pair, seed) starts from the noise of its seed, so it is the same canvas whichever
+batch it is drawn in (up to float rounding).
 """
 
 from __future__ import annotations
@@ -20,17 +23,24 @@ from spectrocanvas.sampler import Member, compose_sample, initial_latents
 METHODS = ("denoise", "image-only", "audio-only")
 
 
-def members(models: PocketModels, image_prompt: str, audio_prompt: str, *, method: str = "denoise",
-            image_guidance: float = GUIDANCE, audio_guidance: float = GUIDANCE, audio_weight: float = 0.5,
-            image_start: int = IMAGE_START, audio_start: int = 0) -> list[Member]:
-    """The sampler members for one prompt pair (words of the pocket vocabulary)."""
+def _conds(denoiser, words: str | Sequence[str]) -> torch.Tensor:
+    """(1, 1, 1) for one word, (N, 1, 1) for one word per sample."""
+    if isinstance(words, str):
+        return denoiser.cond(words)
+    return torch.cat([denoiser.cond(w) for w in words])
+
+
+def members(models: PocketModels, image_prompt: str | Sequence[str], audio_prompt: str | Sequence[str], *,
+            method: str = "denoise", image_guidance: float = GUIDANCE, audio_guidance: float = GUIDANCE,
+            audio_weight: float = 0.5, image_start: int = IMAGE_START, audio_start: int = 0) -> list[Member]:
+    """The sampler members for words of the pocket vocabulary (a word, or one per sample)."""
     if method not in METHODS:
         raise SpectrocanvasError(f"unknown pocket method {method!r}; choose one of {', '.join(METHODS)}")
-    image = Member(denoiser=models.image, cond=models.image.cond(image_prompt), uncond=models.image.uncond(),
+    image = Member(denoiser=models.image, cond=_conds(models.image, image_prompt), uncond=models.image.uncond(),
                    guidance=image_guidance, weight=1.0 - audio_weight if method == "denoise" else 1.0,
                    start=image_start if method == "denoise" else 0, name="image",
                    schedule=models.image.scheduler_config)
-    audio = Member(denoiser=models.audio, cond=models.audio.cond(audio_prompt), uncond=models.audio.uncond(),
+    audio = Member(denoiser=models.audio, cond=_conds(models.audio, audio_prompt), uncond=models.audio.uncond(),
                    guidance=audio_guidance, weight=audio_weight if method == "denoise" else 1.0,
                    start=audio_start if method == "denoise" else 0, name="audio",
                    schedule=models.audio.scheduler_config)
@@ -45,3 +55,18 @@ def sample_canvases(models: PocketModels, image_prompt: str, audio_prompt: str, 
     with torch.no_grad():
         out = compose_sample(latents, pocket_scheduler(scheduler), group, num_steps=steps)
     return from_model(out)[:, 0]
+
+
+def pairs_canvases(models: PocketModels, pairs: Sequence[tuple[str, str]], seeds: Sequence[int], *,
+                   steps: int = STEPS, scheduler: str = "ddim", batch: int = 128,
+                   **member_options) -> torch.Tensor:
+    """Canvases (len(pairs) · len(seeds), 32, 128): pair-major, every pair with every seed."""
+    jobs = [(image, audio, seed) for image, audio in pairs for seed in seeds]
+    out = []
+    for start in range(0, len(jobs), batch):
+        chunk = jobs[start:start + batch]
+        group = members(models, [j[0] for j in chunk], [j[1] for j in chunk], **member_options)
+        latents = initial_latents([j[2] for j in chunk], CANVAS_SHAPE)
+        with torch.no_grad():
+            out.append(from_model(compose_sample(latents, pocket_scheduler(scheduler), group, num_steps=steps))[:, 0])
+    return torch.cat(out)

@@ -1,10 +1,14 @@
 """How often a pocket sample is both: the image judge sees the image class and the sound judge
-hears the sound class (after the vocoder round trip), per method, with 95 % Wilson intervals.
+hears the sound class (after the vocoder round trip), per method, with 95 % Wilson intervals;
+and how that success moves with the settings that matter (audio weight, warm start, guidance).
 
-Methods: ``denoise`` (the paper's joint denoising), ``imprint`` (the audio-only canvas
-multiplied by the image-only canvas of the same seed), ``image-only`` and ``audio-only``.
+The fast, in-memory twin of ``spectrocanvas compare --preset pocket`` (which writes every sample
+folder and judges the files): the same methods, the same seeds, the same judges.
+Methods: ``denoise`` (the paper's joint denoising), ``imprint`` (the image-only canvas carved
+into the audio-only canvas of the same seed, as :func:`spectrocanvas.methods.imprint` does),
+``image-only`` and ``audio-only``.
 
-    python -m spectrocanvas.pocket.evaluate [--weights-dir W] [--n 8] [--steps 50] --out result.json
+    python -m spectrocanvas.pocket.evaluate [--weights-dir W] [--n 4] [--sweep] --out result.json
 """
 
 from __future__ import annotations
@@ -12,7 +16,6 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
-import math
 import sys
 import time
 from collections.abc import Sequence
@@ -21,82 +24,128 @@ from typing import Any
 
 import torch
 
-from spectrocanvas.pocket.compose import sample_canvases
-from spectrocanvas.pocket.defaults import GUIDANCE, STEPS
+from spectrocanvas.pocket.compose import pairs_canvases
 from spectrocanvas.pocket.data import vocoder_round_trip
+from spectrocanvas.pocket.defaults import GUIDANCE, IMAGE_START, STEPS
+from spectrocanvas.pocket.judges import PocketJudges
 from spectrocanvas.pocket.load import PocketModels, load_pocket
-from spectrocanvas.pocket.vocab import IMAGE_CLASSES, SOUND_CLASSES, class_index
+from spectrocanvas.pocket.vocab import IMAGE_CLASSES, SOUND_CLASSES
+from spectrocanvas.stats import wilson_interval
 
 METHODS = ("denoise", "imprint", "image-only", "audio-only")
 
+SWEEP: dict[str, tuple[float, ...]] = {
+    "audio_weight": (0.3, 0.4, 0.5, 0.6, 0.7),
+    "image_start": (0, 5, 10, 20),
+    "guidance": (1.5, 3.0, 5.0, 7.5),
+}
+"""Settings swept for ``denoise`` (one at a time, the others at their defaults). image_start is
+the warm start: the audio model alone for that many of the 50 steps."""
 
-def wilson_interval(successes: int, trials: int, z: float = 1.959964) -> tuple[float, float]:
-    """95 % Wilson score interval for a proportion."""
-    if trials == 0:
-        return (0.0, 1.0)
-    p = successes / trials
-    centre = (p + z * z / (2 * trials)) / (1 + z * z / trials)
-    half = z * math.sqrt(p * (1 - p) / trials + z * z / (4 * trials * trials)) / (1 + z * z / trials)
-    return (max(0.0, centre - half), min(1.0, centre + half))
+
+def heard(canvases: torch.Tensor) -> torch.Tensor:
+    """Canvases (B, 32, 128) → what the sound judge hears after Griffin-Lim and a 16-bit WAV (B, 32, 128)."""
+    return vocoder_round_trip(canvases[:, None])[:, 0]
+
+
+def judge_pairs(models: PocketModels, canvases: torch.Tensor, image_words: Sequence[str],
+                audio_words: Sequence[str]) -> dict[str, torch.Tensor]:
+    """Per-sample booleans (N,): ``image`` right, ``sound`` right, ``both``."""
+    verdicts = PocketJudges(models).judge(canvases, heard(canvases), image_words, audio_words)
+    return {key: torch.tensor([v[f"{key}_right"] for v in verdicts]) for key in ("image", "sound", "both")}
 
 
 def judge(models: PocketModels, canvases: torch.Tensor, image_word: str, audio_word: str) -> dict[str, torch.Tensor]:
-    """Per-sample booleans (N,): image right, sound right (heard after the round trip), both."""
-    image_ok = models.image_judge.predict(canvases) == class_index(image_word, "image")
-    heard = vocoder_round_trip(canvases[:, None])
-    sound_ok = models.audio_judge.predict(heard) == class_index(audio_word, "audio")
-    return {"image": image_ok, "sound": sound_ok, "both": image_ok & sound_ok}
+    """Per-sample booleans (N,) for canvases of one pair: image right, sound right, both."""
+    n = canvases.shape[0]
+    return judge_pairs(models, canvases, [image_word] * n, [audio_word] * n)
 
 
-def method_canvases(models: PocketModels, image_word: str, audio_word: str, seeds: Sequence[int],
-                    **options: Any) -> dict[str, torch.Tensor]:
-    """Canvases (N, 32, 128) of every method for one pair (imprint reuses the single-model samples)."""
-    out = {m: sample_canvases(models, image_word, audio_word, seeds, method=m, **options)
-           for m in ("denoise", "image-only", "audio-only")}
-    out["imprint"] = out["audio-only"] * out["image-only"]
-    return out
+def method_canvases(models: PocketModels, pairs: Sequence[tuple[str, str]], seeds: Sequence[int],
+                    methods: Sequence[str] = METHODS, **options: Any) -> dict[str, torch.Tensor]:
+    """Canvases (P · N, 32, 128) of each method, pair-major; imprint reuses the single-model samples."""
+    from spectrocanvas.imprint import imprint_canvas
+    from spectrocanvas.methods import IMPRINT_STRENGTH
+
+    needed = set(methods) | ({"image-only", "audio-only"} if "imprint" in methods else set())
+    out = {m: pairs_canvases(models, pairs, seeds, method=m, **options)
+           for m in ("denoise", "image-only", "audio-only") if m in needed}
+    if "imprint" in methods:
+        out["imprint"] = imprint_canvas(out["audio-only"], out["image-only"], strength=IMPRINT_STRENGTH, invert=True)
+    return {m: out[m] for m in methods}
+
+
+def rates(ok: dict[str, torch.Tensor]) -> dict[str, Any]:
+    """Rates of each verdict, the success interval and the number of trials."""
+    trials = int(ok["both"].numel())
+    row: dict[str, Any] = {k: float(v.float().mean()) for k, v in ok.items()}
+    row["both_95ci"] = wilson_interval(int(ok["both"].sum()), trials)
+    row["trials"] = trials
+    return row
 
 
 def success_table(models: PocketModels, pairs: Sequence[tuple[str, str]], *, n: int, seed: int = 0,
-                  **options: Any) -> dict[str, Any]:
-    """Success counts and intervals per method over ``pairs``, ``n`` seeds each."""
-    counts = {m: {"image": 0, "sound": 0, "both": 0} for m in METHODS}
+                  methods: Sequence[str] = METHODS, **options: Any) -> dict[str, Any]:
+    """Per method: rates of image right, sound right and both, with the 95 % interval of both."""
     seeds = list(range(seed, seed + n))
-    for image_word, audio_word in pairs:
-        for method, canvases in method_canvases(models, image_word, audio_word, seeds, **options).items():
-            for key, ok in judge(models, canvases, image_word, audio_word).items():
-                counts[method][key] += int(ok.sum())
-    trials = n * len(pairs)
-    table = {}
-    for method, c in counts.items():
-        table[method] = {k: v / trials for k, v in c.items()}
-        table[method]["both_95ci"] = wilson_interval(c["both"], trials)
-        table[method]["trials"] = trials
-    return table
+    image_words = [p[0] for p in pairs for _ in seeds]
+    audio_words = [p[1] for p in pairs for _ in seeds]
+    canvases = method_canvases(models, pairs, seeds, methods, **options)
+    return {m: rates(judge_pairs(models, c, image_words, audio_words)) for m, c in canvases.items()}
+
+
+def sweep(models: PocketModels, pairs: Sequence[tuple[str, str]], *, n: int, seed: int = 0,
+          steps: int = STEPS, guidance: float = GUIDANCE, values: dict[str, tuple[float, ...]] = SWEEP) -> list[dict[str, Any]]:
+    """``denoise`` success for each value of each swept setting (the others at their defaults)."""
+    rows = []
+    for setting, choices in values.items():
+        for value in choices:
+            options: dict[str, Any] = {"steps": steps, "image_guidance": guidance, "audio_guidance": guidance,
+                                       "audio_weight": 0.5, "image_start": IMAGE_START}
+            if setting == "guidance":
+                options["image_guidance"] = options["audio_guidance"] = float(value)
+            else:
+                options[setting] = type(options[setting])(value)
+            row = success_table(models, pairs, n=n, seed=seed, methods=("denoise",), **options)["denoise"]
+            rows.append({"setting": setting, "value": value, **row})
+    return rows
 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m spectrocanvas.pocket.evaluate", description=__doc__.splitlines()[0])
     p.add_argument("--weights-dir")
-    p.add_argument("--n", type=int, default=8, help="samples per class pair and method")
+    p.add_argument("--n", type=int, default=4, help="samples per class pair and method")
     p.add_argument("--steps", type=int, default=STEPS)
     p.add_argument("--guidance", type=float, default=GUIDANCE)
+    p.add_argument("--audio-weight", type=float, default=0.5)
+    p.add_argument("--image-start", type=int, default=IMAGE_START)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--sweep", action="store_true", help="also sweep audio weight, warm start and guidance")
+    p.add_argument("--threads", type=int, default=1)
     p.add_argument("--out", required=True)
     args = p.parse_args(argv)
-    torch.set_num_threads(1)
+    torch.set_num_threads(args.threads)
     models = load_pocket(args.weights_dir, judges=True)
     pairs = list(itertools.product(IMAGE_CLASSES, SOUND_CLASSES))
     started = time.perf_counter()
-    table = success_table(models, pairs, n=args.n, seed=args.seed, steps=args.steps,
-                          image_guidance=args.guidance, audio_guidance=args.guidance)
-    result = {"pairs": len(pairs), "n": args.n, "steps": args.steps, "guidance": args.guidance,
-              "seconds": round(time.perf_counter() - started, 1), "methods": table, "record": models.record}
-    Path(args.out).write_text(json.dumps(result, indent=2))
+    table = success_table(models, pairs, n=args.n, seed=args.seed, steps=args.steps, image_guidance=args.guidance,
+                          audio_guidance=args.guidance, audio_weight=args.audio_weight, image_start=args.image_start)
+    result: dict[str, Any] = {"pairs": len(pairs), "n": args.n, "seed": args.seed, "steps": args.steps,
+                              "guidance": args.guidance, "audio_weight": args.audio_weight,
+                              "image_start": args.image_start, "methods": table}
     for method, row in table.items():
         lo, hi = row["both_95ci"]
         print(f"{method:11s} both {row['both']:.3f} [{lo:.3f}, {hi:.3f}]  image {row['image']:.3f}  "
-              f"sound {row['sound']:.3f}  ({row['trials']} samples)")
+              f"sound {row['sound']:.3f}  ({row['trials']} samples)", flush=True)
+    if args.sweep:
+        result["sweep"] = sweep(models, pairs, n=args.n, seed=args.seed, steps=args.steps, guidance=args.guidance)
+        for row in result["sweep"]:
+            lo, hi = row["both_95ci"]
+            print(f"{row['setting']:12s} {row['value']:>5g}  both {row['both']:.3f} [{lo:.3f}, {hi:.3f}]  "
+                  f"image {row['image']:.3f}  sound {row['sound']:.3f}", flush=True)
+    result["seconds"] = round(time.perf_counter() - started, 1)
+    result["record"] = models.record
+    Path(args.out).write_text(json.dumps(result, indent=2))
     return 0
 
 

@@ -39,3 +39,8 @@ def class_index(word: str, kind: str) -> int:
         raise UnknownWordError(f"the pocket models do not know the {what} prompt {word!r}; "
                                f"use one of: {', '.join(names)}")
     return names.index(key)
+
+
+def class_pairs() -> list[dict[str, str]]:
+    """Every (image class, sound class) pair as prompt-pair dicts, image class major: 8 × 8 = 64."""
+    return [{"image_prompt": image, "audio_prompt": sound} for image in IMAGE_CLASSES for sound in SOUND_CLASSES]
