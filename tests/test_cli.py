@@ -186,6 +186,24 @@ def test_demo_runs_offline(tmp_path, capsys):
     assert Path(recorded).is_file()  # the record points at the asset as it is now, not a staging folder
 
 
+def test_demo_composes_with_the_pocket_pair(tmp_path, capsys, monkeypatch):
+    from spectrocanvas.demo import DEMO_POCKET_PAIRS, DEMO_POCKET_SAMPLES
+    from spectrocanvas.pocket.load import WEIGHTS_ENV
+
+    from pocket_tiny import write_tiny_pocket
+
+    monkeypatch.setenv(WEIGHTS_ENV, str(write_tiny_pocket(tmp_path / "weights", judges=False)))
+    out = tmp_path / "demo"
+    assert main(["demo", "-o", str(out), "--quiet"]) == 0
+    assert "pocket model pair" in capsys.readouterr().out
+    for image_word, audio_word in DEMO_POCKET_PAIRS:
+        samples = sorted((out / "pocket" / f"{image_word}-{audio_word}").glob("sample_*"))
+        assert len(samples) == DEMO_POCKET_SAMPLES
+        meta = json.loads((samples[0] / "meta.json").read_text())
+        assert meta["models"]["preset"] == "pocket" and meta["image_prompt"] == image_word
+        assert (samples[0] / "video.mp4").stat().st_size > 0
+
+
 def test_full_disk_ends_in_one_line_and_leaves_nothing(picture, tmp_path, capsys, monkeypatch):
     import errno
 

@@ -85,6 +85,8 @@ def _run_demo(args: argparse.Namespace) -> int:
 
     made = run_demo(output=args.output, overwrite=args.overwrite, progress=not args.quiet)
     print(f"demo written to {made['folder']}/")
+    if "pocket" in made:
+        print(f"images that sound (pocket model pair): {made['pocket']}/")
     for name in ("sonify", "imprint", "analyze", "assets"):
         print(f"  {name:8s} {made[name]}")
     return 0

@@ -1,4 +1,5 @@
-"""`spectrocanvas demo`: everything that runs offline, on assets the project draws itself."""
+"""`spectrocanvas demo`: everything that runs offline, on assets the project draws itself, and the
+paper's method on the pocket model pair that ships with the package."""
 
 from __future__ import annotations
 
@@ -13,8 +14,32 @@ from spectrocanvas.outputs import output_folder, read_json, write_json
 from spectrocanvas.sonify import sonify
 
 
+DEMO_POCKET_PAIRS = (("triangle", "bell"), ("circle", "chirps"))
+"""Prompt pairs the demo composes with the pocket pair (any words of its vocabulary work)."""
+DEMO_POCKET_SAMPLES = 4
+
+
+def pocket_demo(folder: Path, *, progress: bool = False) -> list[Path]:
+    """`generate --preset pocket` for :data:`DEMO_POCKET_PAIRS` into ``folder/<image>-<audio>/``,
+    when the pocket weights are there (they ship with the package); returns the sample folders."""
+    from spectrocanvas.generate import GenerateSettings, Runtime, generate_run
+    from spectrocanvas.methods import method_settings
+    from spectrocanvas.pocket.load import KINDS, default_weights_dir, weights_file
+
+    if not all(weights_file(kind, default_weights_dir()).is_file() for kind in KINDS[:2]):
+        return []
+    runtime = Runtime(preset="pocket", progress=progress)
+    samples: list[Path] = []
+    for image_word, audio_word in DEMO_POCKET_PAIRS:
+        settings = GenerateSettings(image_prompt=image_word, audio_prompt=audio_word, n=DEMO_POCKET_SAMPLES,
+                                    **method_settings("denoise", {}, preset="pocket"))
+        samples += generate_run(folder / f"{image_word}-{audio_word}", settings, runtime)
+    return samples
+
+
 def run_demo(*, output: str | Path = "demo-output", overwrite: bool = False, progress: bool = False) -> dict[str, Path]:
-    """Draw a picture and a sound, then sonify, imprint and analyze them. Returns the paths made."""
+    """Draw a picture and a sound, then sonify, imprint and analyze them, and compose images that
+    sound with the pocket pair. Returns the paths made."""
     output = Path(output)
     with output_folder(output, overwrite=overwrite) as folder:
         picture = folder / "assets" / "night.png"
@@ -25,9 +50,13 @@ def run_demo(*, output: str | Path = "demo-output", overwrite: bool = False, pro
         sonify(image=picture, output=folder / "sonify", progress=progress)
         imprint(image=picture, audio=sound, output=folder / "imprint", progress=progress)
         analyze(audio=folder / "imprint" / "audio.wav", output=folder / "imprint-analyzed.png")
+        pocket = pocket_demo(folder / "pocket", progress=progress)
         _point_records_at(folder, output)
-    return {"folder": output, "sonify": output / "sonify", "imprint": output / "imprint",
+    made = {"folder": output, "sonify": output / "sonify", "imprint": output / "imprint",
             "analyze": output / "imprint-analyzed.png", "assets": output / "assets"}
+    if pocket:
+        made["pocket"] = output / "pocket"
+    return made
 
 
 def _point_records_at(staging: Path, final: Path) -> None:
