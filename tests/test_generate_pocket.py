@@ -12,7 +12,7 @@ from spectrocanvas.errors import SpectrocanvasError
 from spectrocanvas.generate import GenerateSettings, Runtime, denoise_latents, generate_run, load_models
 from spectrocanvas.methods import method_settings
 from spectrocanvas.pictures import open_picture, picture_to_gray
-from spectrocanvas.pocket import IMAGE_CLASSES, SOUND_CLASSES
+from spectrocanvas.pocket import IMAGE_CLASSES, SOUND_CLASSES, defaults
 from spectrocanvas.pocket.load import KINDS, WEIGHTS_ENV, weights_file
 from spectrocanvas.pocket.spec import CANVAS_SHAPE, POCKET, SAMPLES
 from spectrocanvas.video import probe_video
@@ -77,7 +77,8 @@ def test_cli_writes_every_file_for_each_sample(pocket_weights, tmp_path, capsys)
         meta = json.loads((sample / "meta.json").read_text())
         assert meta["seed"] == index and meta["image_prompt"] == "triangle" and meta["audio_prompt"] == "bell"
         assert meta["settings"]["steps"] == 3  # set by the user
-        assert meta["settings"]["image_guidance"] == 3.0 and meta["settings"]["image_start"] == 0  # the preset's
+        assert meta["settings"]["image_guidance"] == defaults.IMAGE_GUIDANCE  # the preset's
+        assert meta["settings"]["audio_weight"] == defaults.AUDIO_WEIGHT and meta["settings"]["image_start"] == 0
         assert meta["settings"]["crop_columns"] == 0
         assert meta["models"]["preset"] == "pocket" and meta["models"]["image"]["name"] == "pocket-image"
         assert meta["vocoder"]["name"] == "griffinlim" and meta["canvas"]["n_mels"] == 32
@@ -86,14 +87,16 @@ def test_cli_writes_every_file_for_each_sample(pocket_weights, tmp_path, capsys)
 
 def test_preset_defaults_fill_only_what_is_unset():
     pocket = _settings()
-    assert (pocket.steps, pocket.image_guidance, pocket.audio_guidance, pocket.image_start_step,
-            pocket.crop_columns) == (50, 3.0, 3.0, 0, 0)
-    chosen = _settings(steps=20, image_guidance=5.0, crop_columns=4)
-    assert (chosen.steps, chosen.image_guidance, chosen.audio_guidance, chosen.crop_columns) == (20, 5.0, 3.0, 4)
+    assert (pocket.steps, pocket.image_guidance, pocket.audio_guidance, pocket.audio_weight, pocket.image_start_step,
+            pocket.crop_columns) == (50, defaults.IMAGE_GUIDANCE, defaults.AUDIO_GUIDANCE, defaults.AUDIO_WEIGHT, 0, 0)
+    chosen = _settings(steps=20, image_guidance=9.0, audio_weight=0.6, crop_columns=4)
+    assert (chosen.steps, chosen.image_guidance, chosen.audio_guidance, chosen.audio_weight,
+            chosen.crop_columns) == (20, 9.0, defaults.AUDIO_GUIDANCE, 0.6, 4)
     paper = GenerateSettings(image_prompt="a", audio_prompt="b",
                              **method_settings("denoise", {"steps": None, "image_guidance": None}))
     assert (paper.steps, paper.image_guidance, paper.image_start_step, paper.crop_columns) == (100, 10.0, 10, 32)
-    assert method_settings("imprint", {}, preset="pocket")["image_guidance"] == 3.0  # preset over the method's 7.5
+    assert method_settings("imprint", {}, preset="pocket")["image_guidance"] == defaults.IMAGE_GUIDANCE != 7.5
+    assert method_settings("image-only", {}, preset="pocket")["audio_weight"] == 0.0  # the method's fixed value wins
 
 
 def test_same_seed_same_sample_and_batch_equals_singles(pocket_weights, tmp_path):

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import torch
 
 from spectrocanvas.errors import SpectrocanvasError
-from spectrocanvas.pocket.defaults import GUIDANCE, IMAGE_START, STEPS
+from spectrocanvas.pocket.defaults import AUDIO_GUIDANCE, AUDIO_WEIGHT, IMAGE_GUIDANCE, IMAGE_START, STEPS
 from spectrocanvas.pocket.load import PocketModels
 from spectrocanvas.pocket.schedule import pocket_scheduler
 from spectrocanvas.pocket.spec import CANVAS_SHAPE, from_model
@@ -31,8 +31,8 @@ def _conds(denoiser, words: str | Sequence[str]) -> torch.Tensor:
 
 
 def members(models: PocketModels, image_prompt: str | Sequence[str], audio_prompt: str | Sequence[str], *,
-            method: str = "denoise", image_guidance: float = GUIDANCE, audio_guidance: float = GUIDANCE,
-            audio_weight: float = 0.5, image_start: int = IMAGE_START, audio_start: int = 0) -> list[Member]:
+            method: str = "denoise", image_guidance: float = IMAGE_GUIDANCE, audio_guidance: float = AUDIO_GUIDANCE,
+            audio_weight: float = AUDIO_WEIGHT, image_start: int = IMAGE_START, audio_start: int = 0) -> list[Member]:
     """The sampler members for words of the pocket vocabulary (a word, or one per sample)."""
     if method not in METHODS:
         raise SpectrocanvasError(f"unknown pocket method {method!r}; choose one of {', '.join(METHODS)}")

@@ -1,16 +1,25 @@
-"""The pocket pair's sampling defaults: what its author found to work on the 32 × 128 canvas.
+"""The pocket pair's sampling defaults, chosen by the sweep in BENCHMARKS.md (``python -m
+spectrocanvas.pocket.evaluate --sweep``) on the shipped weights.
 
 Light on purpose (no torch): the CLI reads these to fill options the user left unset when
-``--preset pocket`` is given. They differ from the paper's real-model values: CFG 3 instead of
-10 (small class-conditional models saturate under strong guidance), 50 DDIM steps, no warm
-start (both models denoise from the first step), no crop (the pocket canvas has no silent
-tail), and Griffin-Lim (the pocket pair has no neural vocoder).
+``--preset pocket`` is given. They differ from the paper's real-model values: lighter guidance
+(small class-conditional models saturate under strong guidance), stronger for the image model
+than for the audio model and a smaller share for the audio model (a pocket sound class fills
+the whole canvas with its pattern, while a shape is a small object that the composition must
+keep), 50 DDIM steps, no warm start (both models denoise from the first step), no crop (the
+pocket canvas has no silent tail), and Griffin-Lim (the pocket pair has no neural vocoder).
 """
 
 from __future__ import annotations
 
-GUIDANCE = 3.0
-"""Classifier-free guidance scale of both pocket denoisers."""
+IMAGE_GUIDANCE = 5.0
+"""Classifier-free guidance scale of the pocket image denoiser."""
+
+AUDIO_GUIDANCE = 3.0
+"""Classifier-free guidance scale of the pocket audio denoiser."""
+
+AUDIO_WEIGHT = 0.3
+"""The audio model's share of the composed noise estimate (the image model has the rest)."""
 
 STEPS = 50
 """DDIM steps."""
@@ -22,7 +31,7 @@ VOCODER = "griffinlim"
 """The pocket pair has no HiFi-GAN; its canvases are heard through Griffin-Lim."""
 
 SETTINGS_DEFAULTS: tuple[dict[str, object], ...] = (
-    {"steps": STEPS}, {"image_guidance": GUIDANCE}, {"audio_guidance": GUIDANCE},
-    {"image_start": IMAGE_START}, {"crop_columns": 0},
+    {"steps": STEPS}, {"image_guidance": IMAGE_GUIDANCE}, {"audio_guidance": AUDIO_GUIDANCE},
+    {"audio_weight": AUDIO_WEIGHT}, {"image_start": IMAGE_START}, {"crop_columns": 0},
 )
 """Default groups for :func:`spectrocanvas.methods.method_settings` (each applies when the user set none of it)."""

@@ -26,7 +26,7 @@ import torch
 
 from spectrocanvas.pocket.compose import pairs_canvases
 from spectrocanvas.pocket.data import vocoder_round_trip
-from spectrocanvas.pocket.defaults import GUIDANCE, IMAGE_START, STEPS
+from spectrocanvas.pocket.defaults import AUDIO_GUIDANCE, AUDIO_WEIGHT, IMAGE_GUIDANCE, IMAGE_START, STEPS
 from spectrocanvas.pocket.judges import PocketJudges
 from spectrocanvas.pocket.load import PocketModels, load_pocket
 from spectrocanvas.pocket.vocab import IMAGE_CLASSES, SOUND_CLASSES
@@ -35,12 +35,19 @@ from spectrocanvas.stats import wilson_interval
 METHODS = ("denoise", "imprint", "image-only", "audio-only")
 
 SWEEP: dict[str, tuple[float, ...]] = {
-    "audio_weight": (0.3, 0.4, 0.5, 0.6, 0.7),
-    "image_start": (0, 5, 10, 20),
-    "guidance": (1.5, 3.0, 5.0, 7.5),
+    "audio_weight": (0.2, 0.3, 0.4, 0.5),
+    "image_start": (0, 5, 10),
+    "image_guidance": (3.0, 5.0, 7.5),
+    "audio_guidance": (1.5, 3.0, 5.0),
 }
-"""Settings swept for ``denoise`` (one at a time, the others at their defaults). image_start is
-the warm start: the audio model alone for that many of the 50 steps."""
+"""Settings swept for ``denoise`` (one at a time, the others at the defaults). image_start is the
+paper's warm start: the audio model alone for that many of the 50 steps."""
+
+
+def default_options() -> dict[str, Any]:
+    """The pocket defaults as sampling options of :func:`spectrocanvas.pocket.compose.pairs_canvases`."""
+    return {"steps": STEPS, "image_guidance": IMAGE_GUIDANCE, "audio_guidance": AUDIO_GUIDANCE,
+            "audio_weight": AUDIO_WEIGHT, "image_start": IMAGE_START}
 
 
 def heard(canvases: torch.Tensor) -> torch.Tensor:
@@ -95,18 +102,20 @@ def success_table(models: PocketModels, pairs: Sequence[tuple[str, str]], *, n: 
 
 
 def sweep(models: PocketModels, pairs: Sequence[tuple[str, str]], *, n: int, seed: int = 0,
-          steps: int = STEPS, guidance: float = GUIDANCE, values: dict[str, tuple[float, ...]] = SWEEP) -> list[dict[str, Any]]:
-    """``denoise`` success for each value of each swept setting (the others at their defaults)."""
-    rows = []
+          base: dict[str, Any] | None = None, values: dict[str, tuple[float, ...]] = SWEEP) -> list[dict[str, Any]]:
+    """``denoise`` success for each value of each swept setting, the others at ``base``
+    (default: :func:`default_options`); the value ``base`` has is measured once and reused."""
+    base = dict(base or default_options())
+    rows: list[dict[str, Any]] = []
+    at_base: dict[str, Any] | None = None
     for setting, choices in values.items():
         for value in choices:
-            options: dict[str, Any] = {"steps": steps, "image_guidance": guidance, "audio_guidance": guidance,
-                                       "audio_weight": 0.5, "image_start": IMAGE_START}
-            if setting == "guidance":
-                options["image_guidance"] = options["audio_guidance"] = float(value)
+            options = {**base, setting: type(base[setting])(value)}
+            if options == base and at_base is not None:
+                row = at_base
             else:
-                options[setting] = type(options[setting])(value)
-            row = success_table(models, pairs, n=n, seed=seed, methods=("denoise",), **options)["denoise"]
+                row = success_table(models, pairs, n=n, seed=seed, methods=("denoise",), **options)["denoise"]
+                at_base = row if options == base else at_base
             rows.append({"setting": setting, "value": value, **row})
     return rows
 
@@ -116,8 +125,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--weights-dir")
     p.add_argument("--n", type=int, default=4, help="samples per class pair and method")
     p.add_argument("--steps", type=int, default=STEPS)
-    p.add_argument("--guidance", type=float, default=GUIDANCE)
-    p.add_argument("--audio-weight", type=float, default=0.5)
+    p.add_argument("--image-guidance", type=float, default=IMAGE_GUIDANCE)
+    p.add_argument("--audio-guidance", type=float, default=AUDIO_GUIDANCE)
+    p.add_argument("--audio-weight", type=float, default=AUDIO_WEIGHT)
     p.add_argument("--image-start", type=int, default=IMAGE_START)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--sweep", action="store_true", help="also sweep audio weight, warm start and guidance")
@@ -128,17 +138,16 @@ def main(argv: list[str] | None = None) -> int:
     models = load_pocket(args.weights_dir, judges=True)
     pairs = list(itertools.product(IMAGE_CLASSES, SOUND_CLASSES))
     started = time.perf_counter()
-    table = success_table(models, pairs, n=args.n, seed=args.seed, steps=args.steps, image_guidance=args.guidance,
-                          audio_guidance=args.guidance, audio_weight=args.audio_weight, image_start=args.image_start)
-    result: dict[str, Any] = {"pairs": len(pairs), "n": args.n, "seed": args.seed, "steps": args.steps,
-                              "guidance": args.guidance, "audio_weight": args.audio_weight,
-                              "image_start": args.image_start, "methods": table}
+    options = {"steps": args.steps, "image_guidance": args.image_guidance, "audio_guidance": args.audio_guidance,
+               "audio_weight": args.audio_weight, "image_start": args.image_start}
+    table = success_table(models, pairs, n=args.n, seed=args.seed, **options)
+    result: dict[str, Any] = {"pairs": len(pairs), "n": args.n, "seed": args.seed, **options, "methods": table}
     for method, row in table.items():
         lo, hi = row["both_95ci"]
         print(f"{method:11s} both {row['both']:.3f} [{lo:.3f}, {hi:.3f}]  image {row['image']:.3f}  "
               f"sound {row['sound']:.3f}  ({row['trials']} samples)", flush=True)
     if args.sweep:
-        result["sweep"] = sweep(models, pairs, n=args.n, seed=args.seed, steps=args.steps, guidance=args.guidance)
+        result["sweep"] = sweep(models, pairs, n=args.n, seed=args.seed, base=options)
         for row in result["sweep"]:
             lo, hi = row["both_95ci"]
             print(f"{row['setting']:12s} {row['value']:>5g}  both {row['both']:.3f} [{lo:.3f}, {hi:.3f}]  "
