@@ -12,6 +12,7 @@ pytestmark = pytest.mark.skipif(not all(weights_file(k).is_file() for k in KINDS
 
 FRESH_SEED = 424242  # data seed no training run uses
 JUDGE_FLOOR = 0.90   # issue target: 0.95 on held-out generated data
+ALONE_FLOOR = 0.80   # issue target: 0.90 over all pairs (BENCHMARKS.md); 16 samples here
 SUCCESS_FLOOR = 0.25  # raise to the measured rate minus its margin once the long runs are shipped
 
 
@@ -34,9 +35,10 @@ def test_shipped_weights_are_small_and_recorded(models):
 def test_generates_offline_and_deterministically(models):
     from spectrocanvas.pocket.compose import sample_canvases
 
-    a = sample_canvases(models, "triangle", "bell", [0, 1, 2, 3], steps=25)
+    a = sample_canvases(models, "triangle", "bell", [0, 1, 2, 3])
     assert a.shape == (4, 32, 128) and torch.isfinite(a).all()
-    assert torch.equal(a, sample_canvases(models, "triangle", "bell", [0, 1, 2, 3], steps=25))
+    assert torch.equal(a, sample_canvases(models, "triangle", "bell", [0, 1, 2, 3]))
+    assert not torch.equal(a[:1], sample_canvases(models, "triangle", "bell", [4]))
 
 
 def test_image_judge_on_fresh_shapes(models):
@@ -55,10 +57,31 @@ def test_sound_judge_on_fresh_round_tripped_sounds(models):
     assert (models.audio_judge.predict(x) == y).float().mean() >= JUDGE_FLOOR
 
 
-def test_composed_success_on_fixed_pairs(models):
-    from spectrocanvas.pocket.compose import sample_canvases
-    from spectrocanvas.pocket.evaluate import judge
+FIXED_PAIRS = [("triangle", "bell"), ("circle", "rain"), ("square", "drone"), ("cross", "chirps"),
+               ("heart", "siren"), ("star", "chord"), ("moon", "beeps"), ("arrow", "noise")]
+"""Every class of both vocabularies once."""
 
-    pairs = [("triangle", "bell"), ("circle", "rain"), ("square", "drone"), ("cross", "chirps")]
-    both = [judge(models, sample_canvases(models, i, a, range(4), steps=25), i, a)["both"] for i, a in pairs]
-    assert torch.cat(both).float().mean() >= SUCCESS_FLOOR
+
+def test_each_model_alone_draws_its_own_class(models):
+    from spectrocanvas.pocket.compose import pairs_canvases
+    from spectrocanvas.pocket.evaluate import judge_pairs
+
+    seeds = [100, 101]
+    words = ([i for i, _ in FIXED_PAIRS for _ in seeds], [a for _, a in FIXED_PAIRS for _ in seeds])
+    image_only = judge_pairs(models, pairs_canvases(models, FIXED_PAIRS, seeds, method="image-only"), *words)
+    audio_only = judge_pairs(models, pairs_canvases(models, FIXED_PAIRS, seeds, method="audio-only"), *words)
+    assert image_only["image"].float().mean() >= ALONE_FLOOR
+    assert audio_only["sound"].float().mean() >= ALONE_FLOOR
+
+
+def test_composed_success_on_fixed_pairs(models):
+    """Fails if the composition stops working: both judges right far more often than the best
+    single model manages (a single model's success is about its own rate × 1/8)."""
+    from spectrocanvas.pocket.compose import pairs_canvases
+    from spectrocanvas.pocket.evaluate import judge_pairs
+
+    seeds = [0, 1, 2, 3]
+    canvases = pairs_canvases(models, FIXED_PAIRS, seeds)
+    both = judge_pairs(models, canvases, [i for i, _ in FIXED_PAIRS for _ in seeds],
+                       [a for _, a in FIXED_PAIRS for _ in seeds])["both"]
+    assert both.float().mean() >= SUCCESS_FLOOR

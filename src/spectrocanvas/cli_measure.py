@@ -122,12 +122,15 @@ def add_measure_parsers(commands: Any) -> None:
     from spectrocanvas.compare import DEFAULT_METHODS, POCKET_METHODS
 
     evaluate = commands.add_parser(
-        "evaluate", help="CLIP and CLAP scores of generated samples, with a table per method",
+        "evaluate", help="CLIP and CLAP scores (pocket: the judges' verdicts) of generated samples, with a table",
         description="Score every sample folder that generate wrote under DIR (any depth): CLIP of "
                     "canvas.png against the image prompt, CLAP of audio.wav against the audio prompt, as "
                     "the paper scores them. Each meta.json gets clip_score and clap_score; the table of "
                     "mean ± 95% CI per method (and per run when there are several) is printed and "
-                    "written to DIR/scores.md and DIR/scores.csv. Scored samples are skipped.")
+                    "written to DIR/scores.md and DIR/scores.csv. Scored samples are skipped. Samples of "
+                    "the pocket pair (--preset pocket) are judged by the pocket classifiers instead: each "
+                    "meta.json gets image_judge_score, sound_judge_score, image_right, sound_right and "
+                    "both_right, and the table gives success rates with 95% intervals.")
     evaluate.add_argument("folder", metavar="DIR", help="a generate output folder (or a folder of them)")
     evaluate.add_argument("--rescore", action="store_true", help="score samples that already have scores")
     _add_scorer_options(evaluate)
