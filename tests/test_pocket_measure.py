@@ -175,3 +175,17 @@ def test_compare_pocket_defaults_to_every_class_pair(pocket_weights, monkeypatch
         compare_module.compare(output=tmp_path / "x", runtime=generate_module.Runtime(preset="pocket"))
     assert seen["pairs"] == class_pairs() and seen["methods"] == ["denoise"]
     assert compare_module.default_methods("pocket") == ("denoise", "imprint", "image-only", "audio-only")
+
+
+def test_sweep_changes_one_setting_at_a_time(weights_dir):
+    from spectrocanvas.pocket.evaluate import default_options, success_table, sweep
+
+    models = load_pocket(weights_dir, judges=True)
+    pairs = [("circle", "rain"), ("star", "bell")]
+    base = {**default_options(), "steps": 2}
+    rows = sweep(models, pairs, n=2, base=base, values={"audio_weight": (base["audio_weight"], 0.9),
+                                                        "image_start": (0,)})
+    assert [(r["setting"], r["value"]) for r in rows] == [("audio_weight", base["audio_weight"]),
+                                                          ("audio_weight", 0.9), ("image_start", 0)]
+    at_base = success_table(models, pairs, n=2, methods=("denoise",), **base)["denoise"]
+    assert rows[0]["both"] == rows[2]["both"] == at_base["both"] and rows[0]["trials"] == 4
