@@ -189,3 +189,12 @@ def test_sweep_changes_one_setting_at_a_time(weights_dir):
                                                           ("audio_weight", 0.9), ("image_start", 0)]
     at_base = success_table(models, pairs, n=2, methods=("denoise",), **base)["denoise"]
     assert rows[0]["both"] == rows[2]["both"] == at_base["both"] and rows[0]["trials"] == 4
+
+
+def test_judge_accuracy_on_fresh_data_is_a_rate(weights_dir):
+    from spectrocanvas.pocket.evaluate import judge_accuracy
+
+    models = load_pocket(weights_dir, judges=True)
+    result = judge_accuracy(models, data_seed=987654, n=16)
+    assert result["n"] == 16 and all(0.0 <= result[k] <= 1.0 for k in ("image", "sound"))
+    assert result == judge_accuracy(models, data_seed=987654, n=16)  # the data is seeded

@@ -120,6 +120,21 @@ def sweep(models: PocketModels, pairs: Sequence[tuple[str, str]], *, n: int, see
     return rows
 
 
+def judge_accuracy(models: PocketModels, data_seed: int, n: int = 512) -> dict[str, float]:
+    """Each judge's accuracy on ``n`` freshly synthesised samples of ``data_seed`` (use a seed no
+    training run used): shapes in every style (with the noise the judge is trained to ignore), and
+    sounds after the vocoder round trip, 60 % of them with a shape imprinted."""
+    from spectrocanvas.pocket import data
+
+    bank = data.SoundBank(data_seed, max(n, 64))
+    shapes, shape_labels = data.image_batch(bank, data.stream_generator(data_seed, "image", 0), n)
+    sounds, sound_labels = data.judged_sound_batch(data.JudgedSoundBank(bank),
+                                                   data.stream_generator(data_seed, "audio", 0), n)
+    return {"image": float((models.image_judge.predict(shapes) == shape_labels).float().mean()),
+            "sound": float((models.audio_judge.predict(sounds) == sound_labels).float().mean()),
+            "data_seed": data_seed, "n": n}
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m spectrocanvas.pocket.evaluate", description=__doc__.splitlines()[0])
     p.add_argument("--weights-dir")
@@ -131,6 +146,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--image-start", type=int, default=IMAGE_START)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--sweep", action="store_true", help="also sweep audio weight, warm start and guidance")
+    p.add_argument("--judge-seed", type=int, default=None,
+                   help="also measure each judge on fresh synthetic data of this seed (one no run used)")
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--out", required=True)
     args = p.parse_args(argv)
@@ -146,6 +163,10 @@ def main(argv: list[str] | None = None) -> int:
         lo, hi = row["both_95ci"]
         print(f"{method:11s} both {row['both']:.3f} [{lo:.3f}, {hi:.3f}]  image {row['image']:.3f}  "
               f"sound {row['sound']:.3f}  ({row['trials']} samples)", flush=True)
+    if args.judge_seed is not None:
+        result["judges"] = judge_accuracy(models, args.judge_seed)
+        print(f"judges on fresh data (seed {args.judge_seed}, {result['judges']['n']} each): "
+              f"image {result['judges']['image']:.3f}  sound {result['judges']['sound']:.3f}", flush=True)
     if args.sweep:
         result["sweep"] = sweep(models, pairs, n=args.n, seed=args.seed, base=options)
         for row in result["sweep"]:
