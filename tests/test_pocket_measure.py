@@ -198,3 +198,19 @@ def test_judge_accuracy_on_fresh_data_is_a_rate(weights_dir):
     result = judge_accuracy(models, data_seed=987654, n=16)
     assert result["n"] == 16 and all(0.0 <= result[k] <= 1.0 for k in ("image", "sound"))
     assert result == judge_accuracy(models, data_seed=987654, n=16)  # the data is seeded
+
+
+def test_evaluate_command_writes_json_and_markdown(weights_dir, tmp_path):
+    from spectrocanvas.pocket.evaluate import main as evaluate_main
+
+    out, md = tmp_path / "r.json", tmp_path / "r.md"
+    with pytest.MonkeyPatch.context() as mp:  # two pairs instead of 64, to keep the test short
+        mp.setattr("spectrocanvas.pocket.evaluate.IMAGE_CLASSES", ("circle",))
+        mp.setattr("spectrocanvas.pocket.evaluate.SOUND_CLASSES", ("rain", "bell"))
+        assert evaluate_main(["--weights-dir", str(weights_dir), "--n", "1", "--steps", "2", "--judge-seed", "5",
+                              "--out", str(out), "--markdown", str(md)]) == 0
+    result = json.loads(out.read_text())
+    assert result["pairs"] == 2 and set(result["methods"]) == {"denoise", "imprint", "image-only", "audio-only"}
+    text = md.read_text()
+    row = result["methods"]["denoise"]
+    assert f"| denoise | {row['both']:.1%} |" in text and "seed 5" in text

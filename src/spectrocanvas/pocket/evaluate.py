@@ -135,6 +135,26 @@ def judge_accuracy(models: PocketModels, data_seed: int, n: int = 512) -> dict[s
             "data_seed": data_seed, "n": n}
 
 
+def result_markdown(result: dict[str, Any]) -> str:
+    """The tables of a :func:`main` result: methods, then the judges and the sweep when measured."""
+    def cells(row: dict[str, Any]) -> str:
+        lo, hi = row["both_95ci"]
+        return f"{row['both']:.1%} | [{lo:.1%}, {hi:.1%}] | {row['image']:.1%} | {row['sound']:.1%} | {row['trials']}"
+
+    lines = ["| method | success (both right) | 95% CI | image right | sound right | n |",
+             "|---|---:|---:|---:|---:|---:|"]
+    lines += [f"| {method} | {cells(row)} |" for method, row in result["methods"].items()]
+    if "judges" in result:
+        j = result["judges"]
+        lines += ["", f"Judges on fresh synthetic data (seed {j['data_seed']}, {j['n']} samples each): "
+                      f"image {j['image']:.1%}, sound {j['sound']:.1%}."]
+    if "sweep" in result:
+        lines += ["", "| setting | value | success (both right) | 95% CI | image right | sound right | n |",
+                  "|---|---:|---:|---:|---:|---:|---:|"]
+        lines += [f"| {row['setting']} | {row['value']:g} | {cells(row)} |" for row in result["sweep"]]
+    return "\n".join(lines) + "\n"
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m spectrocanvas.pocket.evaluate", description=__doc__.splitlines()[0])
     p.add_argument("--weights-dir")
@@ -149,7 +169,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--judge-seed", type=int, default=None,
                    help="also measure each judge on fresh synthetic data of this seed (one no run used)")
     p.add_argument("--threads", type=int, default=1)
-    p.add_argument("--out", required=True)
+    p.add_argument("--out", required=True, help="result JSON")
+    p.add_argument("--markdown", help="also write the tables as markdown here")
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
     models = load_pocket(args.weights_dir, judges=True)
@@ -176,6 +197,8 @@ def main(argv: list[str] | None = None) -> int:
     result["seconds"] = round(time.perf_counter() - started, 1)
     result["record"] = models.record
     Path(args.out).write_text(json.dumps(result, indent=2))
+    if args.markdown:
+        Path(args.markdown).write_text(result_markdown(result))
     return 0
 
 
