@@ -15,7 +15,7 @@ train() {  # model steps
   PYTHONPATH=src nice -n 10 "$PY" -m spectrocanvas.pocket.train --model "$1" --steps "$2" --out "$RUNS/$1" \
     --threads 1 --checkpoint-minutes 5 >> "$RUNS/$1.stdout" 2>&1
 }
-train image-classifier 4000
-train audio-classifier 4000
+train image-classifier 1500
+train audio-classifier 1500
 train image 20000
 train audio 20000

@@ -159,7 +159,7 @@ def test_compare_pocket_gives_success_rows_per_method(pocket_weights, tmp_path, 
     assert capsys.readouterr().out.count("| Method |") == 1
 
 
-def test_compare_pocket_defaults_to_every_class_pair(pocket_weights, monkeypatch, tmp_path):
+def test_compare_pocket_defaults_to_every_class_pair_each_with_its_own_seeds(pocket_weights, monkeypatch, tmp_path):
     from spectrocanvas import compare as compare_module
     from spectrocanvas import generate as generate_module
 
@@ -172,9 +172,30 @@ def test_compare_pocket_defaults_to_every_class_pair(pocket_weights, monkeypatch
 
     monkeypatch.setattr(generate_module, "generate_pairs", fake_generate_pairs)
     with pytest.raises(SystemExit):
-        compare_module.compare(output=tmp_path / "x", runtime=generate_module.Runtime(preset="pocket"))
-    assert seen["pairs"] == class_pairs() and seen["methods"] == ["denoise"]
+        compare_module.compare(output=tmp_path / "x", runtime=generate_module.Runtime(preset="pocket"),
+                               options={"n": 3, "seed": 7})
+    assert [(p["image_prompt"], p["audio_prompt"]) for p in seen["pairs"]] == [
+        (p["image_prompt"], p["audio_prompt"]) for p in class_pairs()]
+    assert [p["seed"] for p in seen["pairs"]] == [7 + 3 * k for k in range(64)]  # pair k: seeds 7+3k … 9+3k
+    assert seen["methods"] == ["denoise"]
     assert compare_module.default_methods("pocket") == ("denoise", "imprint", "image-only", "audio-only")
+
+
+def test_compare_samples_are_the_in_memory_evaluation_samples(pocket_weights, monkeypatch, tmp_path):
+    """compare --preset pocket and pocket.evaluate draw the same samples (same per-pair seeds)."""
+    from spectrocanvas.pocket.compose import pair_seeds
+
+    few = [{"image_prompt": "circle", "audio_prompt": "rain"}, {"image_prompt": "moon", "audio_prompt": "bell"}]
+    monkeypatch.setattr("spectrocanvas.pocket.vocab.class_pairs", lambda: few)
+    out = tmp_path / "cmp"
+    assert main(["compare", "--preset", "pocket", "-o", str(out), "--methods", "denoise", "-n", "2", "--seed", "5",
+                 "--steps", "3", "--no-video", "--quiet"]) == 0
+    pairs = [(p["image_prompt"], p["audio_prompt"]) for p in few]
+    expected = pairs_canvases(load_pocket(pocket_weights), pairs, pair_seeds(5, 2, 2), steps=3)
+    folders = sorted(p for p in (out / "denoise").glob("pair_*/sample_*"))
+    assert len(folders) == 4
+    written = torch.stack([read_canvas(f / "canvas.png") for f in folders])
+    assert torch.allclose(written, expected, atol=1 / 65535 + 1e-6)
 
 
 def test_sweep_changes_one_setting_at_a_time(weights_dir):

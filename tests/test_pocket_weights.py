@@ -63,11 +63,11 @@ FIXED_PAIRS = [("triangle", "bell"), ("circle", "rain"), ("square", "drone"), ("
 
 
 def test_each_model_alone_draws_its_own_class(models):
-    from spectrocanvas.pocket.compose import pairs_canvases
+    from spectrocanvas.pocket.compose import pair_seeds, pairs_canvases
     from spectrocanvas.pocket.evaluate import judge_pairs
 
-    seeds = [100, 101]
-    words = ([i for i, _ in FIXED_PAIRS for _ in seeds], [a for _, a in FIXED_PAIRS for _ in seeds])
+    seeds = pair_seeds(100, 2, len(FIXED_PAIRS))
+    words = ([i for i, _ in FIXED_PAIRS for _ in range(2)], [a for _, a in FIXED_PAIRS for _ in range(2)])
     image_only = judge_pairs(models, pairs_canvases(models, FIXED_PAIRS, seeds, method="image-only"), *words)
     audio_only = judge_pairs(models, pairs_canvases(models, FIXED_PAIRS, seeds, method="audio-only"), *words)
     assert image_only["image"].float().mean() >= ALONE_FLOOR
@@ -77,11 +77,10 @@ def test_each_model_alone_draws_its_own_class(models):
 def test_composed_success_on_fixed_pairs(models):
     """Fails if the composition stops working: both judges right far more often than the best
     single model manages (a single model's success is about its own rate × 1/8)."""
-    from spectrocanvas.pocket.compose import pairs_canvases
+    from spectrocanvas.pocket.compose import pair_seeds, pairs_canvases
     from spectrocanvas.pocket.evaluate import judge_pairs
 
-    seeds = [0, 1, 2, 3]
-    canvases = pairs_canvases(models, FIXED_PAIRS, seeds)
-    both = judge_pairs(models, canvases, [i for i, _ in FIXED_PAIRS for _ in seeds],
-                       [a for _, a in FIXED_PAIRS for _ in seeds])["both"]
+    canvases = pairs_canvases(models, FIXED_PAIRS, pair_seeds(0, 4, len(FIXED_PAIRS)))
+    both = judge_pairs(models, canvases, [i for i, _ in FIXED_PAIRS for _ in range(4)],
+                       [a for _, a in FIXED_PAIRS for _ in range(4)])["both"]
     assert both.float().mean() >= SUCCESS_FLOOR

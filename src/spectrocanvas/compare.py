@@ -87,6 +87,15 @@ def reference_last(methods: Sequence[str]) -> list[str]:
     return [m for m in methods if m not in REFERENCES] + [m for m in methods if m in REFERENCES]
 
 
+def pocket_pairs(options: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Every pocket class pair, pair k with its own seeds (``seed + k·n + i``, as
+    :func:`spectrocanvas.pocket.compose.pair_seeds`), so that no two samples share their noise."""
+    from spectrocanvas.pocket.vocab import class_pairs
+
+    seed, n = int(options.get("seed") or 0), int(options.get("n") or 1)
+    return [{**pair, "seed": seed + k * n} for k, pair in enumerate(class_pairs())]
+
+
 def compare(*, output: str | Path, pairs_file: str | Path | None = None,
             methods: Sequence[str] | str | None = None, options: Mapping[str, Any] | None = None,
             runtime: Any = None, overwrite: bool = False, clip_model: str | None = None,
@@ -109,9 +118,7 @@ def compare(*, output: str | Path, pairs_file: str | Path | None = None,
     if pairs_file is not None:
         source: dict[str, Any] = {"pairs_file": Path(pairs_file)}
     elif preset == "pocket":
-        from spectrocanvas.pocket.vocab import class_pairs
-
-        source = {"pairs": class_pairs()}
+        source = {"pairs": pocket_pairs(options or {})}
     else:
         source = {"pairs_file": PAIRS_FILE}
     output = Path(output)

@@ -57,11 +57,23 @@ def sample_canvases(models: PocketModels, image_prompt: str, audio_prompt: str, 
     return from_model(out)[:, 0]
 
 
-def pairs_canvases(models: PocketModels, pairs: Sequence[tuple[str, str]], seeds: Sequence[int], *,
-                   steps: int = STEPS, scheduler: str = "ddim", batch: int = 128,
-                   **member_options) -> torch.Tensor:
-    """Canvases (len(pairs) · len(seeds), 32, 128): pair-major, every pair with every seed."""
-    jobs = [(image, audio, seed) for image, audio in pairs for seed in seeds]
+def pair_seeds(seed: int, n: int, pairs: int) -> list[list[int]]:
+    """Seeds of ``n`` samples for each of ``pairs`` prompt pairs: pair k's sample i uses
+    ``seed + k·n + i``, so no two samples of a measurement share their starting noise. (The noise
+    decides much of a pocket sample whatever the prompts: samples of different pairs from one
+    seed succeed or fail together, and would not be independent trials.)"""
+    return [[seed + k * n + i for i in range(n)] for k in range(pairs)]
+
+
+def pairs_canvases(models: PocketModels, pairs: Sequence[tuple[str, str]],
+                   seeds: Sequence[int] | Sequence[Sequence[int]], *, steps: int = STEPS, scheduler: str = "ddim",
+                   batch: int = 128, **member_options) -> torch.Tensor:
+    """Canvases (Σ samples, 32, 128), pair-major: ``seeds`` is one list for every pair, or one
+    list per pair (see :func:`pair_seeds`)."""
+    per_pair = [list(seeds)] * len(pairs) if all(isinstance(s, int) for s in seeds) else [list(s) for s in seeds]
+    if len(per_pair) != len(pairs):
+        raise ValueError(f"{len(per_pair)} seed lists for {len(pairs)} pairs")
+    jobs = [(image, audio, seed) for (image, audio), own in zip(pairs, per_pair) for seed in own]
     out = []
     for start in range(0, len(jobs), batch):
         chunk = jobs[start:start + batch]

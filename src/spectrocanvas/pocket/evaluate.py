@@ -24,7 +24,7 @@ from typing import Any
 
 import torch
 
-from spectrocanvas.pocket.compose import pairs_canvases
+from spectrocanvas.pocket.compose import pair_seeds, pairs_canvases
 from spectrocanvas.pocket.data import vocoder_round_trip
 from spectrocanvas.pocket.defaults import AUDIO_GUIDANCE, AUDIO_WEIGHT, IMAGE_GUIDANCE, IMAGE_START, STEPS
 from spectrocanvas.pocket.judges import PocketJudges
@@ -68,8 +68,9 @@ def judge(models: PocketModels, canvases: torch.Tensor, image_word: str, audio_w
     return judge_pairs(models, canvases, [image_word] * n, [audio_word] * n)
 
 
-def method_canvases(models: PocketModels, pairs: Sequence[tuple[str, str]], seeds: Sequence[int],
-                    methods: Sequence[str] = METHODS, **options: Any) -> dict[str, torch.Tensor]:
+def method_canvases(models: PocketModels, pairs: Sequence[tuple[str, str]],
+                    seeds: Sequence[int] | Sequence[Sequence[int]], methods: Sequence[str] = METHODS,
+                    **options: Any) -> dict[str, torch.Tensor]:
     """Canvases (P · N, 32, 128) of each method, pair-major; imprint reuses the single-model samples."""
     from spectrocanvas.imprint import imprint_canvas
     from spectrocanvas.methods import IMPRINT_STRENGTH
@@ -93,10 +94,12 @@ def rates(ok: dict[str, torch.Tensor]) -> dict[str, Any]:
 
 def success_table(models: PocketModels, pairs: Sequence[tuple[str, str]], *, n: int, seed: int = 0,
                   methods: Sequence[str] = METHODS, **options: Any) -> dict[str, Any]:
-    """Per method: rates of image right, sound right and both, with the 95 % interval of both."""
-    seeds = list(range(seed, seed + n))
-    image_words = [p[0] for p in pairs for _ in seeds]
-    audio_words = [p[1] for p in pairs for _ in seeds]
+    """Per method: rates of image right, sound right and both, with the 95 % interval of both.
+    Pair k's sample i uses seed ``seed + k·n + i`` (:func:`~spectrocanvas.pocket.compose.pair_seeds`),
+    as `compare --preset pocket` does, so every sample is an independent trial."""
+    seeds = pair_seeds(seed, n, len(pairs))
+    image_words = [p[0] for p in pairs for _ in range(n)]
+    audio_words = [p[1] for p in pairs for _ in range(n)]
     canvases = method_canvases(models, pairs, seeds, methods, **options)
     return {m: rates(judge_pairs(models, c, image_words, audio_words)) for m, c in canvases.items()}
 
