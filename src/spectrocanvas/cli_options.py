@@ -16,10 +16,10 @@ def add_sampling_options(parser: argparse.ArgumentParser) -> None:
     sampling.add_argument("--seed", type=int, default=0, help="sample i uses seed + i (default 0)")
     sampling.add_argument("--steps", type=int, help="denoising steps (denoise: 100; pocket: 50)")
     sampling.add_argument("--scheduler", default="ddim", help="ddim (default), dpm++ for fewer steps, …")
-    sampling.add_argument("--image-guidance", type=float, help="CFG scale of the image model (denoise: 10; pocket: 3)")
-    sampling.add_argument("--audio-guidance", type=float, help="CFG scale of the audio model (denoise: 10; pocket: 3)")
+    sampling.add_argument("--image-guidance", type=float, help="CFG scale of the image model (denoise: 10; pocket: 10)")
+    sampling.add_argument("--audio-guidance", type=float, help="CFG scale of the audio model (denoise: 10; pocket: 5)")
     sampling.add_argument("--audio-weight", type=float,
-                          help="weight of the audio model's noise estimate; the image model gets 1 − it (0.5)")
+                          help="weight of the audio model's noise estimate; the image model gets 1 − it (0.5; pocket: 0.25)")
     sampling.add_argument("--image-start", type=int,
                           help="step at which the image model joins (denoise: a tenth of the steps, 10 of 100: the warm start; pocket: 0)")
     sampling.add_argument("--audio-start", type=int, help="step at which the audio model joins (0)")

@@ -2,23 +2,23 @@
 spectrocanvas.pocket.evaluate --sweep``) on the shipped weights.
 
 Light on purpose (no torch): the CLI reads these to fill options the user left unset when
-``--preset pocket`` is given. They differ from the paper's real-model values: lighter guidance
-(small class-conditional models saturate under strong guidance), stronger for the image model
-than for the audio model and a smaller share for the audio model (a pocket sound class fills
-the whole canvas with its pattern, while a shape is a small object that the composition must
-keep), 50 DDIM steps, no warm start (both models denoise from the first step), no crop (the
-pocket canvas has no silent tail), and Griffin-Lim (the pocket pair has no neural vocoder).
+``--preset pocket`` is given. They differ from the paper's real-model values: the image model's
+guidance is the paper's 10 but the audio model's is 5, and the audio model's share is a quarter
+(a pocket sound class fills the whole canvas with its pattern, while a shape is a small object
+that the composition must keep: at equal shares the sound drowns the shape), 50 DDIM steps, no
+warm start (both models denoise from the first step), no crop (the pocket canvas has no silent
+tail), and Griffin-Lim (the pocket pair has no neural vocoder).
 """
 
 from __future__ import annotations
 
-IMAGE_GUIDANCE = 5.0
+IMAGE_GUIDANCE = 10.0
 """Classifier-free guidance scale of the pocket image denoiser."""
 
-AUDIO_GUIDANCE = 3.0
+AUDIO_GUIDANCE = 5.0
 """Classifier-free guidance scale of the pocket audio denoiser."""
 
-AUDIO_WEIGHT = 0.3
+AUDIO_WEIGHT = 0.25
 """The audio model's share of the composed noise estimate (the image model has the rest)."""
 
 STEPS = 50

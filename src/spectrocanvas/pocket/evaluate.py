@@ -35,10 +35,10 @@ from spectrocanvas.stats import wilson_interval
 METHODS = ("denoise", "imprint", "image-only", "audio-only")
 
 SWEEP: dict[str, tuple[float, ...]] = {
-    "audio_weight": (0.2, 0.3, 0.4, 0.5),
+    "audio_weight": (0.15, 0.2, 0.25, 0.3, 0.4, 0.5),
     "image_start": (0, 5, 10),
-    "image_guidance": (3.0, 5.0, 7.5),
-    "audio_guidance": (1.5, 3.0, 5.0),
+    "image_guidance": (5.0, 7.5, 10.0, 15.0),
+    "audio_guidance": (3.0, 5.0, 7.5),
 }
 """Settings swept for ``denoise`` (one at a time, the others at the defaults). image_start is the
 paper's warm start: the audio model alone for that many of the 50 steps."""
