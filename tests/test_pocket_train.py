@@ -84,9 +84,10 @@ def test_command_line_trains_and_export_loads(tmp_path, capsys):
     for model in ("image", "audio"):
         assert main(["--model", model, "--steps", "2", "--out", str(tmp_path / model), "--batch", "4",
                      "--bank-size", "16", "--channels", "8,16,16", "--quiet"]) == 0
-        export_run(tmp_path / model, tmp_path / "weights")
+        export_run(tmp_path / model, tmp_path / "weights", note="stopped early" if model == "audio" else None)
     record = json.loads((tmp_path / "weights" / "record.json").read_text())
     assert record["image"]["steps"] == 2 and record["audio"]["data_seed"] == 0
+    assert record["audio"]["note"] == "stopped early" and "note" not in record["image"]
     assert "--steps" in record["image"]["commands"][0]["argv"]
     kind, net = load_module(tmp_path / "weights" / "image.safetensors")
     assert kind == "image" and next(net.parameters()).dtype == torch.float32

@@ -21,8 +21,9 @@ from spectrocanvas.pocket.load import RECORD, WEIGHTS_DIR, save_module, weights_
 from spectrocanvas.pocket.train import CHECKPOINT, RUN_FILE, build_model
 
 
-def export_run(run_dir: Path | str, weights_dir: Path | str = WEIGHTS_DIR) -> dict[str, Any]:
-    """Export the EMA weights of the run in ``run_dir``; returns its record entry."""
+def export_run(run_dir: Path | str, weights_dir: Path | str = WEIGHTS_DIR, note: str | None = None) -> dict[str, Any]:
+    """Export the EMA weights of the run in ``run_dir``; returns its record entry (with ``note``,
+    e.g. why a run was exported before the steps its command asked for)."""
     run_dir, weights_dir = Path(run_dir), Path(weights_dir)
     if not (run_dir / CHECKPOINT).is_file():
         raise SpectrocanvasError(f"'{run_dir}' holds no {CHECKPOINT}; is it a pocket training run?")
@@ -37,6 +38,8 @@ def export_run(run_dir: Path | str, weights_dir: Path | str = WEIGHTS_DIR) -> di
              "settings": state["settings"], "commands": run["commands"],
              "parameters": sum(p.numel() for p in module.parameters()),
              "bytes": path.stat().st_size, "exported": time.strftime("%Y-%m-%dT%H:%M:%S")}
+    if note:
+        entry["note"] = note
     record_path = weights_dir / RECORD
     record = json.loads(record_path.read_text()) if record_path.is_file() else {}
     record[kind] = entry
@@ -50,10 +53,11 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m spectrocanvas.pocket.export", description=__doc__.splitlines()[0])
     p.add_argument("--run", required=True, action="append", help="training run folder (repeatable)")
     p.add_argument("--weights-dir", default=str(WEIGHTS_DIR))
+    p.add_argument("--note", help="a remark kept in each exported run's record entry")
     args = p.parse_args(argv)
     try:
         for run in args.run:
-            entry = export_run(run, args.weights_dir)
+            entry = export_run(run, args.weights_dir, note=args.note)
             print(f"{entry['file']}: {entry['steps']} steps, {entry['bytes'] / 1e6:.1f} MB")
     except SpectrocanvasError as error:
         print(f"error: {error}", file=sys.stderr)
