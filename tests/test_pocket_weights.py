@@ -1,6 +1,7 @@
-"""The shipped pocket weights (skipped until they are trained and exported into
-``src/spectrocanvas/pocket/weights/``): they load and generate offline, deterministically, the
-judges are right on freshly synthesised data, and composition beats chance on fixed pairs."""
+"""The shipped pocket weights (``src/spectrocanvas/pocket/weights/``; skipped where they are
+absent): they load and generate offline, deterministically; the judges are right on freshly
+synthesised data; each model alone draws its own class; and the composition succeeds (both
+judges right) far more often than a single model can, on pairs covering every class."""
 
 import pytest
 import torch
@@ -11,9 +12,9 @@ pytestmark = pytest.mark.skipif(not all(weights_file(k).is_file() for k in KINDS
                                 reason=f"pocket weights not exported to {WEIGHTS_DIR} yet")
 
 FRESH_SEED = 424242  # data seed no training run uses
-JUDGE_FLOOR = 0.90   # issue target: 0.95 on held-out generated data
-ALONE_FLOOR = 0.80   # issue target: 0.90 over all pairs (BENCHMARKS.md); 16 samples here
-SUCCESS_FLOOR = 0.25  # raise to the measured rate minus its margin once the long runs are shipped
+JUDGE_FLOOR = 0.95   # the issue's target; measured 1.00 / 1.00 here, 0.992 / 0.996 on 512 of seed 271828
+ALONE_FLOOR = 0.85   # measured 1.00 (image) / 0.94 (audio) on these 16 samples; 0.945 / 0.934 over all pairs
+SUCCESS_FLOOR = 0.375  # measured 0.50 on these 32 samples (all pairs: 0.50); a single model: ~0.1
 
 
 
