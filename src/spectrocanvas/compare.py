@@ -133,8 +133,8 @@ def compare(*, output: str | Path, pairs_file: str | Path | None = None,
     if evaluation.preset == "pocket":
         from spectrocanvas.pocket.judges import success_table
 
-        markdown, table_csv = success_table(records, order=reference_last(names), labels=method_labels(names, preset))
-        markdown = markdown.replace("| method |", "| Method |", 1)
+        markdown, table_csv = success_table(records, order=reference_last(names), labels=method_labels(names, preset),
+                                            heading="Method")
     else:
         markdown, table_csv = comparison_table(records, names)
     write_text(output / COMPARISON_MD, markdown)

@@ -50,11 +50,8 @@ def members(models: PocketModels, image_prompt: str | Sequence[str], audio_promp
 def sample_canvases(models: PocketModels, image_prompt: str, audio_prompt: str, seeds: Sequence[int], *,
                     steps: int = STEPS, scheduler: str = "ddim", **member_options) -> torch.Tensor:
     """Canvases (len(seeds), 32, 128) in [0, 1] for one prompt pair, sample i from seed ``seeds[i]``."""
-    group = members(models, image_prompt, audio_prompt, **member_options)
-    latents = initial_latents(list(seeds), CANVAS_SHAPE)
-    with torch.no_grad():
-        out = compose_sample(latents, pocket_scheduler(scheduler), group, num_steps=steps)
-    return from_model(out)[:, 0]
+    return pairs_canvases(models, [(image_prompt, audio_prompt)], list(seeds), steps=steps, scheduler=scheduler,
+                          batch=max(1, len(seeds)), **member_options)
 
 
 def pair_seeds(seed: int, n: int, pairs: int) -> list[list[int]]:

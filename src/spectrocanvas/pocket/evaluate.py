@@ -62,12 +62,6 @@ def judge_pairs(models: PocketModels, canvases: torch.Tensor, image_words: Seque
     return {key: torch.tensor([v[f"{key}_right"] for v in verdicts]) for key in ("image", "sound", "both")}
 
 
-def judge(models: PocketModels, canvases: torch.Tensor, image_word: str, audio_word: str) -> dict[str, torch.Tensor]:
-    """Per-sample booleans (N,) for canvases of one pair: image right, sound right, both."""
-    n = canvases.shape[0]
-    return judge_pairs(models, canvases, [image_word] * n, [audio_word] * n)
-
-
 def method_canvases(models: PocketModels, pairs: Sequence[tuple[str, str]],
                     seeds: Sequence[int] | Sequence[Sequence[int]], methods: Sequence[str] = METHODS,
                     **options: Any) -> dict[str, torch.Tensor]:

@@ -16,8 +16,8 @@ intervals (:func:`success_table`).
 
 from __future__ import annotations
 
-import io
 import csv
+import io
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -120,14 +120,15 @@ def success_counts(records: Sequence[Mapping[str, Any]]) -> dict[str, int]:
 
 
 def success_table(records: Sequence[Mapping[str, Any]], *, group_key: str = "method",
-                  order: Sequence[str] | None = None, labels: Mapping[str, str] | None = None) -> tuple[str, str]:
+                  order: Sequence[str] | None = None, labels: Mapping[str, str] | None = None,
+                  heading: str | None = None) -> tuple[str, str]:
     """(markdown, csv): per group, success (both judges right) with its 95 % Wilson interval,
     each judge's rate, and the number of samples."""
     groups: dict[str, list[Mapping[str, Any]]] = {}
     for record in records:
         groups.setdefault(str(record.get(group_key, "")), []).append(record)
     names = [g for g in (order or groups) if g in groups]
-    lines = [f"| {group_key} | success (both right) | 95% CI | image right | sound right | n |",
+    lines = [f"| {heading or group_key} | success (both right) | 95% CI | image right | sound right | n |",
              "|---|---:|---:|---:|---:|---:|"]
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
