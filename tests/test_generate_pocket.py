@@ -164,3 +164,41 @@ def test_options_the_pocket_pair_cannot_take_are_one_line(pocket_weights, tmp_pa
     assert not (tmp_path / "run" / "sample_000").exists()
     with pytest.raises(SpectrocanvasError, match="unknown preset"):
         load_models(Runtime(preset="tiny"))
+
+
+def test_pocket_command_starts_without_diffusers(pocket_weights, tmp_path):
+    """The pocket path samples with its own DDIM: importing diffusers would cost seconds of start-up."""
+    import os
+    import subprocess
+    import sys
+
+    code = ("import sys; from spectrocanvas.cli import main; "
+            f"rc = main({_args(tmp_path / 'run', '-n', '1', '--no-video')!r}); "
+            "print(rc, 'diffusers' in sys.modules, 'torch._dynamo' in sys.modules)")
+    env = {**os.environ, WEIGHTS_ENV: str(pocket_weights)}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    assert done.stdout.split()[-3:] == ["0", "False", "False"], done.stderr
+    assert (tmp_path / "run" / "sample_000" / "audio.wav").is_file()
+
+
+def test_sampling_threads_are_scoped_to_the_run(pocket_weights, tmp_path, monkeypatch):
+    from spectrocanvas.threads import cpu_threads
+
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    models = load_models(POCKET_RUNTIME)
+    assert models.cpu_threads == defaults.THREADS
+    seen, forward = [], models.models.image.net.forward
+    monkeypatch.setattr(models.models.image.net, "forward",
+                        lambda *a, **k: seen.append(torch.get_num_threads()) or forward(*a, **k))
+    process_threads = torch.get_num_threads()
+    outside = defaults.THREADS + 1  # the process's count differs from the run's
+    torch.set_num_threads(outside)
+    try:
+        generate_run(tmp_path / "run", _settings(steps=2), POCKET_RUNTIME, models=models)
+        assert seen and set(seen) == {defaults.THREADS} and torch.get_num_threads() == outside
+        with cpu_threads(None):
+            assert torch.get_num_threads() == outside
+    finally:
+        torch.set_num_threads(process_threads)
+    monkeypatch.setenv("OMP_NUM_THREADS", "2")
+    assert load_models(POCKET_RUNTIME).cpu_threads is None  # the user's choice wins

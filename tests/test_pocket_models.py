@@ -8,7 +8,7 @@ from spectrocanvas.errors import SpectrocanvasError
 from spectrocanvas.pocket import IMAGE_CLASSES, SOUND_CLASSES, class_index, load_pocket, null_class
 from spectrocanvas.pocket.classifier import ClassifierConfig, PocketClassifier
 from spectrocanvas.pocket.compose import sample_canvases
-from spectrocanvas.pocket.schedule import ClippedDDIMScheduler, pocket_scheduler, scheduler_config
+from spectrocanvas.pocket.schedule import ClippedDDIM, pocket_scheduler, scheduler_config
 from spectrocanvas.pocket.unet import PocketUNet, UNetConfig
 from spectrocanvas.sampler import check_shared_schedule
 from spectrocanvas.schedulers import make_scheduler
@@ -70,19 +70,40 @@ def test_classifier_gives_logits_per_class(pool):
 def test_schedule_is_shared_and_builds_every_scheduler():
     check_shared_schedule([scheduler_config(), scheduler_config(), pocket_scheduler()])
     for name in ("ddim", "dpm++", "euler"):
-        make_scheduler(name, scheduler_config())
-    assert isinstance(pocket_scheduler("ddim"), ClippedDDIMScheduler)
+        check_shared_schedule([pocket_scheduler(), make_scheduler(name, scheduler_config())])
+    assert isinstance(pocket_scheduler("ddim"), ClippedDDIM)
 
 
-def test_clipped_ddim_derives_epsilon_from_the_clipped_prediction():
-    sched = pocket_scheduler()
-    sched.set_timesteps(10)
-    t = sched.timesteps[3]
-    x = torch.randn(1, 1, 4, 4) * 3
-    eps = torch.randn(1, 1, 4, 4) * 3
-    ours = sched.step(eps, t, x).prev_sample
-    assert torch.allclose(ours, sched.step(eps, t, x, use_clipped_model_output=True).prev_sample)
-    assert not torch.allclose(ours, sched.step(eps, t, x, use_clipped_model_output=False).prev_sample)
+@pytest.mark.parametrize("steps", [1, 7, 50, 100])
+@pytest.mark.parametrize("eta", [0.0, 0.5])
+def test_clipped_ddim_steps_as_diffusers_ddim_with_the_clipped_epsilon(steps, eta):
+    from diffusers import DDIMScheduler
+
+    ours, theirs = pocket_scheduler(), DDIMScheduler.from_config(scheduler_config())
+    ours.set_timesteps(steps)
+    theirs.set_timesteps(steps)
+    assert torch.equal(ours.timesteps, theirs.timesteps)
+    torch.testing.assert_close(ours.alphas_cumprod, theirs.alphas_cumprod, rtol=0, atol=0)
+    x = torch.randn(2, 1, 4, 4)
+    for t in ours.timesteps:
+        eps = torch.randn(2, 1, 4, 4) * 3  # large enough that x0 is clipped at every step
+        a = ours.step(eps, t, x, eta=eta, generator=torch.Generator().manual_seed(int(t))).prev_sample
+        b = theirs.step(eps, t, x, eta=eta, use_clipped_model_output=True,
+                        generator=torch.Generator().manual_seed(int(t))).prev_sample
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-5)
+        x = b
+
+
+def test_clipped_ddim_differs_from_ddim_that_keeps_the_raw_epsilon():
+    from diffusers import DDIMScheduler
+
+    ours, raw = pocket_scheduler(), DDIMScheduler.from_config(scheduler_config())
+    ours.set_timesteps(10)
+    raw.set_timesteps(10)
+    t = ours.timesteps[3]
+    x, eps = torch.randn(1, 1, 4, 4) * 3, torch.randn(1, 1, 4, 4) * 3
+    assert not torch.allclose(ours.step(eps, t, x).prev_sample,
+                              raw.step(eps, t, x, use_clipped_model_output=False).prev_sample)
 
 
 @pytest.fixture(scope="module")

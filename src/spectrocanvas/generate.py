@@ -339,6 +339,7 @@ def generate_run(folder: str | Path, settings: GenerateSettings, runtime: Runtim
     from spectrocanvas.methods import get_method, run_method
     from spectrocanvas.progress import progress_bar
     from spectrocanvas.sampler import batched
+    from spectrocanvas.threads import cpu_threads
 
     check_settings(settings, runtime)
     folder = Path(folder)
@@ -356,8 +357,9 @@ def generate_run(folder: str | Path, settings: GenerateSettings, runtime: Runtim
             seeds = [settings.seed + i for i in indices]
             on_step = (lambda: bar.update(len(indices))) if bar is not None else None
             started = time.perf_counter()
-            latents = _guard_resources(lambda: run_method(settings, models, seeds, on_step=on_step),
-                                       batch=len(indices), device=device)
+            with cpu_threads(getattr(models, "cpu_threads", None)):
+                latents = _guard_resources(lambda: run_method(settings, models, seeds, on_step=on_step),
+                                           batch=len(indices), device=device)
             sampling = time.perf_counter() - started
             finite = (latents.flatten(1).isfinite().all(1) if isinstance(latents, torch.Tensor)
                       else latents[0].flatten(1).isfinite().all(1) & latents[1].flatten(1).isfinite().all(1))

@@ -116,15 +116,14 @@ def sds_image_start(settings: "GenerateSettings") -> int:
 def sds(settings: "GenerateSettings", models: "ModelPair", seeds: Sequence[int], *,
         on_step: Callable[[], None] | None = None) -> torch.Tensor:
     """A latent canvas distilled from both models by SDS (see :mod:`spectrocanvas.sds`): (B, C, h, w)."""
-    from diffusers import DDPMScheduler
-
+    from spectrocanvas.noise_schedule import alphas_cumprod_of
     from spectrocanvas.sampler import check_shared_schedule, initial_latents
     from spectrocanvas.sds import sds_optimise
 
     members = models.members(settings, image_start=sds_image_start(settings), audio_start=0)
     configs = models.scheduler_configs()
     check_shared_schedule(configs)
-    alphas_cumprod = DDPMScheduler.from_config(dict(configs[-1])).alphas_cumprod
+    alphas_cumprod = alphas_cumprod_of(configs[-1])
     latents = initial_latents(list(seeds), models.latent_shape(settings), device=models.device)
     callback = (lambda _: on_step()) if on_step is not None else None
     optimised, _ = sds_optimise(latents, members, alphas_cumprod, seeds=seeds, iterations=int(settings.sds_iterations),

@@ -12,6 +12,7 @@ A preset also brings its own defaults for the options a user leaves unset
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -134,6 +135,8 @@ class PocketPair(PairBase):
     models: Any  # spectrocanvas.pocket.load.PocketModels
     vocoder: Any
     weights_dir: Path
+    cpu_threads: int | None = None
+    """Torch threads while sampling (None: as the process has them)."""
 
     @property
     def spec(self) -> "CanvasSpec":
@@ -190,6 +193,10 @@ def load_pocket_pair(runtime: "Runtime") -> PocketPair:
         raise SpectrocanvasError(f"the pocket models run in float32; leave out --dtype (got '{runtime.dtype}')")
     if runtime.resolved_vocoder() != "griffinlim":
         raise SpectrocanvasError("the pocket pair has no HiFi-GAN vocoder; use --vocoder griffinlim (its default)")
+    from spectrocanvas.pocket.defaults import THREADS
+
     weights_dir = default_weights_dir()
     models = load_pocket(weights_dir)
-    return PocketPair(models=models, vocoder=GriffinLimVocoder(spec=models.spec), weights_dir=weights_dir)
+    threads = None if os.environ.get("OMP_NUM_THREADS") else THREADS
+    return PocketPair(models=models, vocoder=GriffinLimVocoder(spec=models.spec), weights_dir=weights_dir,
+                      cpu_threads=threads)

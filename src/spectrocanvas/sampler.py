@@ -13,13 +13,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import torch
-from diffusers.schedulers.scheduling_utils import SchedulerMixin
 
 from spectrocanvas.errors import SpectrocanvasError
+from spectrocanvas.noise_schedule import alphas_cumprod_of
 from spectrocanvas.schedulers import step_kwargs
+
+if TYPE_CHECKING:  # diffusers is imported only where a diffusers scheduler is built
+    from diffusers.schedulers.scheduling_utils import SchedulerMixin
 
 T = TypeVar("T")
 
@@ -210,9 +213,7 @@ def compose_batches(members: Sequence[Member], scheduler: SchedulerMixin, seeds:
 
 def _alphas_cumprod(item: SchedulerMixin | Mapping[str, Any]) -> tuple[torch.Tensor, str]:
     if isinstance(item, Mapping):
-        from diffusers import DDPMScheduler  # builds alphas_cumprod from any beta schedule
-
-        item = DDPMScheduler.from_config(dict(item))
+        return alphas_cumprod_of(item).double(), item.get("prediction_type", "epsilon")
     prediction = getattr(item.config, "prediction_type", "epsilon")
     return item.alphas_cumprod.double().cpu(), prediction
 

@@ -10,33 +10,26 @@ from __future__ import annotations
 import importlib.util
 import inspect
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
-from diffusers import (
-    DDIMScheduler,
-    DPMSolverMultistepScheduler,
-    EulerAncestralDiscreteScheduler,
-    EulerDiscreteScheduler,
-    LMSDiscreteScheduler,
-    PNDMScheduler,
-    UniPCMultistepScheduler,
-)
-from diffusers.schedulers.scheduling_utils import SchedulerMixin
 
 from spectrocanvas.errors import SpectrocanvasError
 
+if TYPE_CHECKING:  # diffusers is imported when a scheduler is built: it costs seconds of start-up
+    from diffusers.schedulers.scheduling_utils import SchedulerMixin
+
 DEFAULT_SCHEDULER = "ddim"
 
-# name → (class, settings that override the model's config)
-SCHEDULERS: dict[str, tuple[type[SchedulerMixin], dict[str, Any]]] = {
-    "ddim": (DDIMScheduler, {}),
-    "dpm++": (DPMSolverMultistepScheduler, {"algorithm_type": "dpmsolver++", "solver_order": 2}),
-    "euler": (EulerDiscreteScheduler, {}),
-    "euler-a": (EulerAncestralDiscreteScheduler, {}),
-    "pndm": (PNDMScheduler, {"skip_prk_steps": True}),
-    "lms": (LMSDiscreteScheduler, {}),
-    "unipc": (UniPCMultistepScheduler, {}),
+# name → (diffusers class name, settings that override the model's config)
+SCHEDULERS: dict[str, tuple[str, dict[str, Any]]] = {
+    "ddim": ("DDIMScheduler", {}),
+    "dpm++": ("DPMSolverMultistepScheduler", {"algorithm_type": "dpmsolver++", "solver_order": 2}),
+    "euler": ("EulerDiscreteScheduler", {}),
+    "euler-a": ("EulerAncestralDiscreteScheduler", {}),
+    "pndm": ("PNDMScheduler", {"skip_prk_steps": True}),
+    "lms": ("LMSDiscreteScheduler", {}),
+    "unipc": ("UniPCMultistepScheduler", {}),
 }
 
 # Schedulers whose step draws noise (with eta > 0 for DDIM).
@@ -56,7 +49,7 @@ def scheduler_names() -> list[str]:
     return list(SCHEDULERS)
 
 
-def make_scheduler(name: str, config: Mapping[str, Any], **overrides: Any) -> SchedulerMixin:
+def make_scheduler(name: str, config: Mapping[str, Any], **overrides: Any) -> "SchedulerMixin":
     """Build scheduler ``name`` from a model's ``scheduler_config`` (plus ``overrides``).
 
     The config's noise schedule (betas, ``num_train_timesteps``, ``prediction_type``,
@@ -66,13 +59,16 @@ def make_scheduler(name: str, config: Mapping[str, Any], **overrides: Any) -> Sc
     if key not in SCHEDULERS:
         raise UnknownSchedulerError(
             f"unknown scheduler {name!r}; choose one of: {', '.join(SCHEDULERS)}")
-    cls, settings = SCHEDULERS[key]
+    class_name, settings = SCHEDULERS[key]
     if key == "lms" and importlib.util.find_spec("scipy") is None:
         raise UnknownSchedulerError("the lms scheduler needs scipy, which is not installed")
+    import diffusers
+
+    cls = getattr(diffusers, class_name)
     return cls.from_config(dict(config), **{**settings, **overrides})
 
 
-def step_kwargs(scheduler: SchedulerMixin, *, eta: float = 0.0,
+def step_kwargs(scheduler: "SchedulerMixin", *, eta: float = 0.0,
                 generator: torch.Generator | None = None) -> dict[str, Any]:
     """Keyword arguments for ``scheduler.step`` that pass ``eta`` and ``generator`` where taken.
 
