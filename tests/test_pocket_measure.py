@@ -184,6 +184,7 @@ def test_compare_pocket_defaults_to_every_class_pair_each_with_its_own_seeds(poc
 def test_compare_samples_are_the_in_memory_evaluation_samples(pocket_weights, monkeypatch, tmp_path):
     """compare --preset pocket and pocket.evaluate draw the same samples (same per-pair seeds)."""
     from spectrocanvas.pocket.compose import pair_seeds
+    from spectrocanvas.pocket.evaluate import heard
 
     few = [{"image_prompt": "circle", "audio_prompt": "rain"}, {"image_prompt": "moon", "audio_prompt": "bell"}]
     monkeypatch.setattr("spectrocanvas.pocket.vocab.class_pairs", lambda: few)
@@ -196,6 +197,10 @@ def test_compare_samples_are_the_in_memory_evaluation_samples(pocket_weights, mo
     assert len(folders) == 4
     written = torch.stack([read_canvas(f / "canvas.png") for f in folders])
     assert torch.allclose(written, expected, atol=1 / 65535 + 1e-6)
+    judges = PocketJudges(load_pocket(pocket_weights, judges=True))
+    from_files = torch.stack([judges.hear(torch.from_numpy(read_waveform(f / "audio.wav")[0]), 16000)
+                              for f in folders])
+    assert torch.allclose(heard(expected), from_files, atol=1e-4)  # the sound judge hears the same
 
 
 def test_sweep_changes_one_setting_at_a_time(weights_dir):

@@ -25,7 +25,6 @@ from typing import Any
 import torch
 
 from spectrocanvas.pocket.compose import pair_seeds, pairs_canvases
-from spectrocanvas.pocket.data import vocoder_round_trip
 from spectrocanvas.pocket.defaults import AUDIO_GUIDANCE, AUDIO_WEIGHT, IMAGE_GUIDANCE, IMAGE_START, STEPS
 from spectrocanvas.pocket.judges import PocketJudges
 from spectrocanvas.pocket.load import PocketModels, load_pocket
@@ -51,8 +50,15 @@ def default_options() -> dict[str, Any]:
 
 
 def heard(canvases: torch.Tensor) -> torch.Tensor:
-    """Canvases (B, 32, 128) → what the sound judge hears after Griffin-Lim and a 16-bit WAV (B, 32, 128)."""
-    return vocoder_round_trip(canvases[:, None])[:, 0]
+    """Canvases (B, 32, 128) → what the sound judge hears of them (B, 32, 128): each canvas through
+    Griffin-Lim as ``generate`` runs it (one canvas at a time, the same vocoder and seed), analysed
+    again as ``evaluate`` analyses the float audio.wav it writes (unclipped, not quantised)."""
+    from spectrocanvas.pocket.spec import POCKET
+    from spectrocanvas.spectral import audio_to_canvas
+    from spectrocanvas.vocoder import GriffinLimVocoder
+
+    vocoder = GriffinLimVocoder(spec=POCKET)
+    return torch.cat([audio_to_canvas(vocoder(canvas[None]), POCKET) for canvas in canvases])
 
 
 def judge_pairs(models: PocketModels, canvases: torch.Tensor, image_words: Sequence[str],
