@@ -17,8 +17,6 @@ ALONE_FLOOR = 0.85   # measured 1.00 (image) / 0.94 (audio) on these 16 samples;
 SUCCESS_FLOOR = 0.375  # measured 0.50 on these 32 samples (all pairs: 0.50); a single model: ~0.1
 
 
-
-
 @pytest.fixture(scope="module")
 def models():
     from spectrocanvas.pocket import load_pocket

@@ -14,7 +14,8 @@ from collections.abc import Sequence
 import torch
 
 from spectrocanvas.errors import SpectrocanvasError
-from spectrocanvas.pocket.defaults import AUDIO_GUIDANCE, AUDIO_WEIGHT, IMAGE_GUIDANCE, IMAGE_START, STEPS
+from spectrocanvas.pocket.defaults import (AUDIO_GUIDANCE, AUDIO_START, AUDIO_WEIGHT, IMAGE_GUIDANCE, IMAGE_START,
+                                          STEPS)
 from spectrocanvas.pocket.load import PocketModels
 from spectrocanvas.pocket.schedule import pocket_scheduler
 from spectrocanvas.pocket.spec import CANVAS_SHAPE, from_model
@@ -32,7 +33,8 @@ def _conds(denoiser, words: str | Sequence[str]) -> torch.Tensor:
 
 def members(models: PocketModels, image_prompt: str | Sequence[str], audio_prompt: str | Sequence[str], *,
             method: str = "denoise", image_guidance: float = IMAGE_GUIDANCE, audio_guidance: float = AUDIO_GUIDANCE,
-            audio_weight: float = AUDIO_WEIGHT, image_start: int = IMAGE_START, audio_start: int = 0) -> list[Member]:
+            audio_weight: float = AUDIO_WEIGHT, image_start: int = IMAGE_START,
+            audio_start: int = AUDIO_START) -> list[Member]:
     """The sampler members for words of the pocket vocabulary (a word, or one per sample)."""
     if method not in METHODS:
         raise SpectrocanvasError(f"unknown pocket method {method!r}; choose one of {', '.join(METHODS)}")

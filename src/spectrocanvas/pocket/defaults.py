@@ -27,6 +27,9 @@ STEPS = 50
 IMAGE_START = 0
 """The step at which the image model joins: the pocket pair needs no warm start."""
 
+AUDIO_START = 0
+"""The step at which the audio model joins (the reverse warm start: the image model alone first)."""
+
 THREADS = 1
 """CPU threads for sampling (unless OMP_NUM_THREADS is set). The pocket UNets' layers are so small
 that a second thread mostly waits: on the 2-core machine, 4 samples took 2.5 s with one thread,
@@ -38,6 +41,7 @@ VOCODER = "griffinlim"
 
 SETTINGS_DEFAULTS: tuple[dict[str, object], ...] = (
     {"steps": STEPS}, {"image_guidance": IMAGE_GUIDANCE}, {"audio_guidance": AUDIO_GUIDANCE},
-    {"audio_weight": AUDIO_WEIGHT}, {"image_start": IMAGE_START}, {"crop_columns": 0},
+    {"audio_weight": AUDIO_WEIGHT}, {"image_start": IMAGE_START}, {"audio_start": AUDIO_START},
+    {"crop_columns": 0},
 )
 """Default groups for :func:`spectrocanvas.methods.method_settings` (each applies when the user set none of it)."""

@@ -25,7 +25,8 @@ from typing import Any
 import torch
 
 from spectrocanvas.pocket.compose import pair_seeds, pairs_canvases
-from spectrocanvas.pocket.defaults import AUDIO_GUIDANCE, AUDIO_WEIGHT, IMAGE_GUIDANCE, IMAGE_START, STEPS
+from spectrocanvas.pocket.defaults import (AUDIO_GUIDANCE, AUDIO_START, AUDIO_WEIGHT, IMAGE_GUIDANCE, IMAGE_START,
+                                          STEPS)
 from spectrocanvas.pocket.judges import PocketJudges
 from spectrocanvas.pocket.load import PocketModels, load_pocket
 from spectrocanvas.pocket.vocab import IMAGE_CLASSES, SOUND_CLASSES
@@ -36,17 +37,19 @@ METHODS = ("denoise", "imprint", "image-only", "audio-only")
 SWEEP: dict[str, tuple[float, ...]] = {
     "audio_weight": (0.15, 0.2, 0.25, 0.3, 0.4, 0.5),
     "image_start": (0, 5, 10),
+    "audio_start": (0, 3, 10),
     "image_guidance": (5.0, 7.5, 10.0, 15.0),
     "audio_guidance": (3.0, 5.0, 7.5),
 }
 """Settings swept for ``denoise`` (one at a time, the others at the defaults). image_start is the
-paper's warm start: the audio model alone for that many of the 50 steps."""
+paper's warm start: the audio model alone for that many of the 50 steps; audio_start the reverse
+(the image model lays out the canvas first)."""
 
 
 def default_options() -> dict[str, Any]:
     """The pocket defaults as sampling options of :func:`spectrocanvas.pocket.compose.pairs_canvases`."""
     return {"steps": STEPS, "image_guidance": IMAGE_GUIDANCE, "audio_guidance": AUDIO_GUIDANCE,
-            "audio_weight": AUDIO_WEIGHT, "image_start": IMAGE_START}
+            "audio_weight": AUDIO_WEIGHT, "image_start": IMAGE_START, "audio_start": AUDIO_START}
 
 
 def heard(canvases: torch.Tensor) -> torch.Tensor:
@@ -167,6 +170,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--audio-guidance", type=float, default=AUDIO_GUIDANCE)
     p.add_argument("--audio-weight", type=float, default=AUDIO_WEIGHT)
     p.add_argument("--image-start", type=int, default=IMAGE_START)
+    p.add_argument("--audio-start", type=int, default=AUDIO_START)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--sweep", action="store_true", help="also sweep audio weight, warm start and guidance")
     p.add_argument("--judge-seed", type=int, default=None,
@@ -180,7 +184,8 @@ def main(argv: list[str] | None = None) -> int:
     pairs = list(itertools.product(IMAGE_CLASSES, SOUND_CLASSES))
     started = time.perf_counter()
     options = {"steps": args.steps, "image_guidance": args.image_guidance, "audio_guidance": args.audio_guidance,
-               "audio_weight": args.audio_weight, "image_start": args.image_start}
+               "audio_weight": args.audio_weight, "image_start": args.image_start,
+               "audio_start": args.audio_start}
     table = success_table(models, pairs, n=args.n, seed=args.seed, **options)
     result: dict[str, Any] = {"pairs": len(pairs), "n": args.n, "seed": args.seed, **options, "methods": table}
     for method, row in table.items():
