@@ -18,4 +18,4 @@ train() {  # model steps
 train image-classifier 1500
 train audio-classifier 1500
 train image 20000
-train audio 20000
+train audio 23000  # the shipped audio model resumed from 18,141 steps with --steps 23000 (third session)
