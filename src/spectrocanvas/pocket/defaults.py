@@ -34,8 +34,8 @@ AUDIO_START = 0
 THREADS = 1
 """CPU threads for sampling (unless OMP_NUM_THREADS is set). The pocket UNets' layers are so small
 that a second thread mostly waits: on the 2-core machine, 4 samples took 2.5 s with one thread,
-4.1 s with two passive threads (the CLI's OMP_WAIT_POLICY) and 1.7 s with two spinning ones —
-which fell to 10 s once other work held the cores; one thread kept 2.5 s (BENCHMARKS.md)."""
+4.1 s with two passive threads (the CLI's OMP_WAIT_POLICY) and 1.7 s with two that spin before
+sleeping — 10 to 26 s once other work held the cores; one thread kept 2.5 s (BENCHMARKS.md)."""
 
 VOCODER = "griffinlim"
 """The pocket pair has no HiFi-GAN; its canvases are heard through Griffin-Lim."""
