@@ -181,6 +181,26 @@ def test_compare_pocket_defaults_to_every_class_pair_each_with_its_own_seeds(poc
     assert compare_module.default_methods("pocket") == ("denoise", "imprint", "image-only", "audio-only")
 
 
+@pytest.mark.parametrize("extra, n", [((), 4), (("-n", "2"), 2)])
+def test_compare_pocket_takes_four_samples_per_pair_unless_told(pocket_weights, monkeypatch, tmp_path, extra, n):
+    from spectrocanvas import compare as compare_module
+
+    seen = {}
+
+    def fake_compare(**kwargs):
+        seen.update(kwargs["options"])
+        raise SystemExit(0)
+
+    monkeypatch.setattr(compare_module, "compare", fake_compare)
+    with pytest.raises(SystemExit):
+        main(["compare", "--preset", "pocket", "-o", str(tmp_path / "x"), *extra])
+    assert seen["n"] == n
+    seen.clear()
+    with pytest.raises(SystemExit):  # the real pair keeps one sample per pair
+        main(["compare", "-o", str(tmp_path / "y"), *extra])
+    assert seen["n"] == (1 if not extra else n)
+
+
 def test_compare_samples_are_the_in_memory_evaluation_samples(pocket_weights, monkeypatch, tmp_path):
     """compare --preset pocket and pocket.evaluate draw the same samples (same per-pair seeds)."""
     from spectrocanvas.pocket.compose import pair_seeds

@@ -103,10 +103,11 @@ def _run_evaluate(args: argparse.Namespace) -> int:
 # ---- compare --------------------------------------------------------------------------------------------------
 def _run_compare(args: argparse.Namespace) -> int:
     from spectrocanvas.cli_options import runtime_from_args, sampling_from_args
-    from spectrocanvas.compare import COMPARISON_CSV, COMPARISON_MD, compare
+    from spectrocanvas.compare import COMPARISON_CSV, COMPARISON_MD, POCKET_SAMPLES_PER_PAIR, compare
     from spectrocanvas.methods import parse_methods
 
-    runtime, options = runtime_from_args(args), sampling_from_args(args)
+    runtime = runtime_from_args(args)
+    options = sampling_from_args(args, n_default=POCKET_SAMPLES_PER_PAIR if runtime.preset == "pocket" else 1)
     methods = parse_methods(args.methods) if args.methods else None
     result = compare(output=args.output, pairs_file=args.pairs, methods=methods,
                      options=options, runtime=runtime, overwrite=args.overwrite, clip_model=args.clip_model,
@@ -158,7 +159,7 @@ def add_measure_parsers(commands: Any) -> None:
     compare.add_argument("--no-video", dest="video", action="store_false", help="skip video.mp4")
     compare.add_argument("--rescore", action="store_true", help="score samples that already have scores")
     compare.add_argument("--quiet", action="store_true", help="no progress bars")
-    add_sampling_options(compare)
+    add_sampling_options(compare, n_help="default 1; pocket: 4, the table in BENCHMARKS.md")
     add_model_options(compare)
     _add_scorer_options(compare.add_argument_group("scores"))
     compare.set_defaults(handler=_run_compare)

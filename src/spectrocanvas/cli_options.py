@@ -9,10 +9,11 @@ METHOD_DEFAULTED = ("steps", "image_guidance", "audio_guidance", "audio_weight",
 """Options whose default depends on --method: None after parsing means 'not set'."""
 
 
-def add_sampling_options(parser: argparse.ArgumentParser) -> None:
-    """-n, --seed, the sampler's settings (unset: the method's defaults) and the method-only options."""
+def add_sampling_options(parser: argparse.ArgumentParser, *, n_help: str = "default 1") -> None:
+    """-n, --seed, the sampler's settings (unset: the method's defaults) and the method-only options.
+    ``-n`` is None when not given (the command picks its default, described by ``n_help``)."""
     sampling = parser.add_argument_group("sampling (unset: the method's defaults; denoise uses the paper's)")
-    sampling.add_argument("-n", type=int, default=1, help="samples per prompt pair (default 1)")
+    sampling.add_argument("-n", type=int, default=None, help=f"samples per prompt pair ({n_help})")
     sampling.add_argument("--seed", type=int, default=0, help="sample i uses seed + i (default 0)")
     sampling.add_argument("--steps", type=int, help="denoising steps (denoise: 100; pocket: 50)")
     sampling.add_argument("--scheduler", default="ddim", help="ddim (default), dpm++ for fewer steps, …")
@@ -73,8 +74,10 @@ def runtime_from_args(args: argparse.Namespace):
                    offline=args.offline or None, progress=not args.quiet)
 
 
-def sampling_from_args(args: argparse.Namespace) -> dict[str, Any]:
-    """The sampling options as GenerateSettings fields (None where the method decides)."""
-    names = ("n", "seed", "scheduler", "image_negative", "audio_negative", "image_steps", "sds_iterations",
+def sampling_from_args(args: argparse.Namespace, *, n_default: int = 1) -> dict[str, Any]:
+    """The sampling options as GenerateSettings fields (None where the method decides; ``n_default``
+    where -n was not given)."""
+    names = ("seed", "scheduler", "image_negative", "audio_negative", "image_steps", "sds_iterations",
              "sds_lr", "sds_image_start", *METHOD_DEFAULTED)
-    return {**{name: getattr(args, name) for name in names}, "crop_columns": 0 if args.no_crop else None}
+    return {"n": n_default if args.n is None else args.n, **{name: getattr(args, name) for name in names},
+            "crop_columns": 0 if args.no_crop else None}

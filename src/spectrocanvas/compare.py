@@ -87,6 +87,11 @@ def reference_last(methods: Sequence[str]) -> list[str]:
     return [m for m in methods if m not in REFERENCES] + [m for m in methods if m in REFERENCES]
 
 
+POCKET_SAMPLES_PER_PAIR = 4
+"""compare --preset pocket's default -n: 64 pairs × 4 = 256 samples per method (about ±6 points
+of 95 % interval on a success rate; 10 minutes on the 2-core CPU), as measured in BENCHMARKS.md."""
+
+
 def pocket_pairs(options: Mapping[str, Any]) -> list[dict[str, Any]]:
     """Every pocket class pair, pair k with its own seeds (``seed + k·n + i``, as
     :func:`spectrocanvas.pocket.compose.pair_seeds`), so that no two samples share their noise."""
