@@ -57,11 +57,10 @@ def heard(canvases: torch.Tensor) -> torch.Tensor:
     Griffin-Lim as ``generate`` runs it (one canvas at a time, the same vocoder and seed), analysed
     again as ``evaluate`` analyses the float audio.wav it writes (unclipped, not quantised)."""
     from spectrocanvas.pocket.spec import POCKET
-    from spectrocanvas.spectral import audio_to_canvas
     from spectrocanvas.vocoder import GriffinLimVocoder
 
     vocoder = GriffinLimVocoder(spec=POCKET)
-    return torch.cat([audio_to_canvas(vocoder(canvas[None]), POCKET) for canvas in canvases])
+    return torch.stack([PocketJudges.hear(vocoder(canvas[None])[0], POCKET.sample_rate) for canvas in canvases])
 
 
 def judge_pairs(models: PocketModels, canvases: torch.Tensor, image_words: Sequence[str],

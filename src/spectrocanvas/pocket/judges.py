@@ -81,7 +81,8 @@ class PocketJudges:
                         "both_right": image_right and sound_right})
         return out
 
-    def hear(self, waveform: torch.Tensor, sample_rate: int) -> torch.Tensor:
+    @staticmethod
+    def hear(waveform: torch.Tensor, sample_rate: int) -> torch.Tensor:
         """A waveform (samples,) at the pocket rate → the canvas (32, 128) the sound judge hears."""
         from spectrocanvas.pocket.spec import POCKET, WIDTH
         from spectrocanvas.spectral import audio_to_canvas
