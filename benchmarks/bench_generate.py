@@ -36,8 +36,8 @@ from typing import Any, Callable
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from spectrocanvas.sampler import Member, compose_sample, initial_latents
-from spectrocanvas.schedulers import make_scheduler
+from spectrocanvas.diffusion.sampler import Member, compose_sample, initial_latents
+from spectrocanvas.diffusion.schedulers import make_scheduler
 
 SD15_UNET = dict(
     sample_size=64, in_channels=4, out_channels=4, block_out_channels=(320, 640, 1280, 1280),
@@ -129,10 +129,10 @@ def build_models(device: torch.device, reduced: bool) -> Models:
 
 
 def build_vocoder(device: torch.device, reduced: bool) -> tuple[torch.nn.Module | None, str]:
-    """Auffusion-size HiFi-GAN (random weights) from spectrocanvas.hifigan; skipped in --reduced."""
+    """Auffusion-size HiFi-GAN (random weights) from spectrocanvas.canvas.hifigan; skipped in --reduced."""
     if reduced:
         return None, "vocoder skipped in --reduced"
-    from spectrocanvas.hifigan import AUFFUSION_HIFIGAN_CONFIG, HiFiGANGenerator
+    from spectrocanvas.canvas.hifigan import AUFFUSION_HIFIGAN_CONFIG, HiFiGANGenerator
 
     with torch.device(device):
         generator = HiFiGANGenerator(AUFFUSION_HIFIGAN_CONFIG).eval()

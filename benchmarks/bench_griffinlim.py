@@ -4,7 +4,7 @@ Four standard photographs that ship with scikit-image (no download) are turned i
 256 × 1024 canvases. Each is made into sound twice: by librosa (``mel_to_audio``: NNLS mel
 inversion and 32 Griffin-Lim iterations, power 1, the same STFT and Slaney filterbank) and by
 spectrocanvas' default ``GriffinLimVocoder``. Each waveform is written as a 32-bit float WAV,
-read back, re-analysed with :func:`spectrocanvas.spectral.audio_to_canvas`, and compared with
+read back, re-analysed with :func:`spectrocanvas.canvas.analysis.audio_to_canvas`, and compared with
 the target canvas by SSIM. Prints a Markdown table.
 
     PYTHONPATH=src python benchmarks/bench_griffinlim.py --threads 2
@@ -24,10 +24,10 @@ import numpy as np
 import soundfile
 import torch
 
-from spectrocanvas.canvas import AUFFUSION, CanvasSpec
-from spectrocanvas.metrics import ssim
-from spectrocanvas.spectral import audio_to_canvas, canvas_to_mel
-from spectrocanvas.vocoder import GriffinLimVocoder
+from spectrocanvas.canvas.analysis import audio_to_canvas, canvas_to_mel
+from spectrocanvas.canvas.metrics import ssim
+from spectrocanvas.canvas.spec import AUFFUSION, CanvasSpec
+from spectrocanvas.canvas.vocoders import GriffinLimVocoder
 
 PHOTOGRAPHS = ("astronaut", "camera", "coffee", "chelsea")
 

@@ -32,11 +32,16 @@ def main() -> None:
     args = p.parse_args()
     torch.set_num_threads(args.threads)
 
-    from spectrocanvas.pocket import data
-    from spectrocanvas.pocket.compose import sample_canvases
-    from spectrocanvas.pocket.load import PocketDenoiser, PocketModels
-    from spectrocanvas.pocket.schedule import scheduler_config
-    from spectrocanvas.pocket.train import DEFAULTS, TrainSettings, build_model
+    from spectrocanvas.canvas.vocoders import GriffinLimVocoder
+    from spectrocanvas.generate.drawing import draw_canvases
+    from spectrocanvas.generate.resolve import resolve_settings
+    from spectrocanvas.pairs.pocket.networks import build_model
+    from spectrocanvas.pairs.pocket.pair import ENTRY, PocketPair
+    from spectrocanvas.pairs.pocket.schedule import scheduler_config
+    from spectrocanvas.pairs.pocket.spec import POCKET
+    from spectrocanvas.pairs.pocket.training import data
+    from spectrocanvas.pairs.pocket.training.train import DEFAULTS, TrainSettings
+    from spectrocanvas.pairs.pocket.weights import PocketDenoiser, PocketModels
 
     rows = []
     for kind in ("image", "audio-classifier"):
@@ -73,8 +78,10 @@ def main() -> None:
     unets = {k: build_model(k, TrainSettings(model=k).model_config()).eval() for k in ("image", "audio")}
     models = PocketModels(image=PocketDenoiser(unets["image"], "image"), audio=PocketDenoiser(unets["audio"], "audio"),
                           scheduler_config=scheduler_config())
+    pair = PocketPair(entry=ENTRY, models=models, vocoder=GriffinLimVocoder(spec=POCKET), weights_dir=None)
     for steps in (25, 50):
-        seconds = timed(lambda: sample_canvases(models, "triangle", "bell", [0, 1, 2, 3], steps=steps), 1)
+        settings = resolve_settings({"image_prompt": "triangle", "audio_prompt": "bell", "steps": steps}, pair=ENTRY)
+        seconds = timed(lambda: draw_canvases([settings] * 4, [0, 1, 2, 3], pair), 1)
         rows.append((f"sample 4 composed canvases, {steps} DDIM steps", seconds, None))
 
     print(f"threads {args.threads}, batch {args.batch}, repeats {args.repeats}")

@@ -2,7 +2,7 @@
 alone, then composed samples (the paper's method) for a few seeds, each labelled with what the
 two judges decided (I = image judge right, S = sound judge right).
 
-    PYTHONPATH=src python scripts/pocket_grid.py --out docs/pocket-grid.png [--weights-dir W]
+    python scripts/pocket_grid.py --out docs/pocket-grid.png      (SPECTROCANVAS_POCKET_WEIGHTS=W for other weights)
 """
 
 from __future__ import annotations
@@ -28,23 +28,32 @@ def tile(canvas: torch.Tensor, scale: int) -> Image.Image:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--out", required=True)
-    p.add_argument("--weights-dir")
     p.add_argument("--seeds", type=int, default=4, help="composed samples per pair")
     p.add_argument("--scale", type=int, default=2)
     args = p.parse_args()
     torch.set_num_threads(1)
 
-    from spectrocanvas.pocket.compose import pairs_canvases
-    from spectrocanvas.pocket.evaluate import judge_pairs
-    from spectrocanvas.pocket.load import load_pocket
+    from spectrocanvas.generate.drawing import draw_canvases
+    from spectrocanvas.generate.prompt_files import PromptPair
+    from spectrocanvas.generate.resolve import resolve_settings
+    from spectrocanvas.generate.runs import load_pair
+    from spectrocanvas.measure.study import study_records
+    from spectrocanvas.pairs.interface import Runtime, ScorerRequest
 
-    models = load_pocket(args.weights_dir, judges=True)
+    pair = load_pair(Runtime(pair="pocket"))
     seeds = list(range(args.seeds))
-    columns = [("image only", pairs_canvases(models, PAIRS, [0], method="image-only")),
-               ("audio only", pairs_canvases(models, PAIRS, [0], method="audio-only"))]
-    composed = pairs_canvases(models, PAIRS, seeds).view(len(PAIRS), len(seeds), 32, 128)
-    verdicts = judge_pairs(models, composed.flatten(0, 1), [i for i, _ in PAIRS for _ in seeds],
-                           [a for _, a in PAIRS for _ in seeds])
+
+    def alone(method: str) -> torch.Tensor:
+        settings = [resolve_settings({"image_prompt": i, "audio_prompt": a}, pair=pair.entry, method=method)
+                    for i, a in PAIRS]
+        return draw_canvases(settings, [0] * len(PAIRS), pair)[1]
+
+    columns = [("image only", alone("image-only")), ("audio only", alone("audio-only"))]
+    rows = [PromptPair(where=str(k), options={"image_prompt": i, "audio_prompt": a}) for k, (i, a) in enumerate(PAIRS)]
+    settings = [resolve_settings(row.options, pair=pair.entry) for row in rows for _ in seeds]
+    composed = draw_canvases(settings, seeds * len(PAIRS), pair)[1].view(len(PAIRS), len(seeds), 32, 128)
+    judged = study_records(pair, pair.entry.scoring.load(ScorerRequest()), rows, method="denoise", options={"n": len(seeds)})
+    verdicts = {key: torch.tensor([r[f"{key}_right"] for r in judged]) for key in ("image", "sound", "both")}
 
     w, h, gap, label_w, head_h = 128 * args.scale, 32 * args.scale, 6, 130, 22
     width = label_w + (2 + len(seeds)) * (w + gap)

@@ -4,7 +4,7 @@
 #
 #   scripts/pocket_long_run.sh [RUNS_DIR]        (default /work/pocket-runs)
 #
-# Then ship the weights:  python -m spectrocanvas.pocket.export --run RUNS_DIR/image --run RUNS_DIR/audio \
+# Then ship the weights:  python -m spectrocanvas.pairs.pocket.training.export --run RUNS_DIR/image --run RUNS_DIR/audio \
 #                             --run RUNS_DIR/image-classifier --run RUNS_DIR/audio-classifier
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,7 +12,7 @@ RUNS="${1:-/work/pocket-runs}"
 PY="${PYTHON:-python}"
 mkdir -p "$RUNS"
 train() {  # model steps
-  PYTHONPATH=src nice -n 10 "$PY" -m spectrocanvas.pocket.train --model "$1" --steps "$2" --out "$RUNS/$1" \
+  PYTHONPATH=src nice -n 10 "$PY" -m spectrocanvas.pairs.pocket.training.train --model "$1" --steps "$2" --out "$RUNS/$1" \
     --threads 1 --checkpoint-minutes 5 >> "$RUNS/$1.stdout" 2>&1
 }
 train image-classifier 1500

@@ -15,10 +15,15 @@ import torch
 from PIL import Image
 
 
-def models_from_runs(image_run: Path, audio_run: Path, weights: str = "ema"):
-    from spectrocanvas.pocket.load import PocketDenoiser, PocketModels
-    from spectrocanvas.pocket.schedule import scheduler_config
-    from spectrocanvas.pocket.train import CHECKPOINT, build_model
+def pair_from_runs(image_run: Path, audio_run: Path, weights: str = "ema"):
+    """The pocket pair with the denoisers of two training runs (their checkpoints, not exported files)."""
+    from spectrocanvas.canvas.vocoders import GriffinLimVocoder
+    from spectrocanvas.pairs.pocket.networks import build_model
+    from spectrocanvas.pairs.pocket.pair import ENTRY, PocketPair
+    from spectrocanvas.pairs.pocket.schedule import scheduler_config
+    from spectrocanvas.pairs.pocket.spec import POCKET
+    from spectrocanvas.pairs.pocket.training.train import CHECKPOINT
+    from spectrocanvas.pairs.pocket.weights import PocketDenoiser, PocketModels
 
     nets = {}
     for kind, run in (("image", image_run), ("audio", audio_run)):
@@ -27,8 +32,9 @@ def models_from_runs(image_run: Path, audio_run: Path, weights: str = "ema"):
         net.load_state_dict(state[weights])
         nets[kind] = net.eval()
         print(f"{kind}: step {state['step']}")
-    return PocketModels(image=PocketDenoiser(nets["image"], "image"), audio=PocketDenoiser(nets["audio"], "audio"),
-                        scheduler_config=scheduler_config())
+    models = PocketModels(image=PocketDenoiser(nets["image"], "image"), audio=PocketDenoiser(nets["audio"], "audio"),
+                          scheduler_config=scheduler_config())
+    return PocketPair(entry=ENTRY, models=models, vocoder=GriffinLimVocoder(spec=POCKET), weights_dir=None)
 
 
 def sheet(rows: list[torch.Tensor], scale: int = 2) -> Image.Image:
@@ -53,16 +59,23 @@ def main() -> None:
     args = p.parse_args()
     torch.set_num_threads(1)
 
-    from spectrocanvas.pocket.compose import sample_canvases
-    from spectrocanvas.pocket.vocab import IMAGE_CLASSES, SOUND_CLASSES
+    from spectrocanvas.generate.drawing import draw_canvases
+    from spectrocanvas.generate.resolve import resolve_settings
+    from spectrocanvas.pairs.pocket.vocab import IMAGE_CLASSES, SOUND_CLASSES
 
-    models = models_from_runs(Path(args.image_run), Path(args.audio_run), args.weights)
+    pair = pair_from_runs(Path(args.image_run), Path(args.audio_run), args.weights)
     seeds = list(range(args.n))
     opts = {"steps": args.steps, "image_guidance": args.guidance, "audio_guidance": args.guidance}
-    rows = [sample_canvases(models, word, "bell", seeds, method="image-only", **opts) for word in IMAGE_CLASSES]
-    rows += [sample_canvases(models, "circle", word, seeds, method="audio-only", **opts) for word in SOUND_CLASSES]
+
+    def canvases(image_word: str, audio_word: str, method: str = "denoise") -> torch.Tensor:
+        settings = resolve_settings({"image_prompt": image_word, "audio_prompt": audio_word, **opts},
+                                    pair=pair.entry, method=method)
+        return draw_canvases([settings] * len(seeds), seeds, pair)[1]
+
+    rows = [canvases(word, "bell", "image-only") for word in IMAGE_CLASSES]
+    rows += [canvases("circle", word, "audio-only") for word in SOUND_CLASSES]
     for image_word, audio_word in [("triangle", "bell"), ("circle", "rain"), ("square", "drone"), ("star", "chirps")]:
-        rows.append(sample_canvases(models, image_word, audio_word, seeds, **opts))
+        rows.append(canvases(image_word, audio_word))
     sheet(rows).save(args.out)
     print(f"wrote {args.out}")
 

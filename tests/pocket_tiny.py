@@ -1,12 +1,17 @@
-"""Tiny random pocket weights in the shipped format (what pocket.export writes), for tests."""
+"""Tiny random pocket weights in the shipped format (what the pocket export writes), and drawing
+pocket canvases in memory, for tests."""
 
 from pathlib import Path
 
 import torch
 
-from spectrocanvas.pocket.classifier import ClassifierConfig, PocketClassifier
-from spectrocanvas.pocket.load import save_module, weights_file
-from spectrocanvas.pocket.unet import PocketUNet, UNetConfig
+from spectrocanvas.generate.drawing import draw_canvases
+from spectrocanvas.generate.resolve import resolve_settings
+from spectrocanvas.generate.runs import load_pair
+from spectrocanvas.pairs.interface import Runtime
+from spectrocanvas.pairs.pocket.classifier import ClassifierConfig, PocketClassifier
+from spectrocanvas.pairs.pocket.unet import PocketUNet, UNetConfig
+from spectrocanvas.pairs.pocket.weights import save_module, weights_file
 
 TINY_UNET = UNetConfig(channels=(8, 16, 16), attention_heads=2)
 TINY_JUDGE = ClassifierConfig(channels=(8, 8, 16))
@@ -26,3 +31,11 @@ def write_tiny_pocket(folder: Path, *, judges: bool = True) -> Path:
             torch.nn.init.normal_(p, std=0.05)
         save_module(net, kind, config.to_dict(), weights_file(kind, folder))
     return folder
+
+
+def pocket_canvases(image: str, audio: str, seeds, *, method: str = "denoise", **options) -> torch.Tensor:
+    """Canvases (len(seeds), 32, 128) of one prompt pair drawn in memory by the pocket pair whose weights
+    ``$SPECTROCANVAS_POCKET_WEIGHTS`` names (the settings as `generate` resolves them)."""
+    settings = resolve_settings({"image_prompt": image, "audio_prompt": audio, **options}, pair="pocket",
+                                method=method)
+    return draw_canvases([settings] * len(seeds), list(seeds), load_pair(Runtime(pair="pocket")))[1]

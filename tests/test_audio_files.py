@@ -5,7 +5,7 @@ import pytest
 import soundfile
 import torch
 
-from spectrocanvas.audio_files import fit_length, read_audio, write_wav
+from spectrocanvas.files.audio import fit_length, read_audio, write_wav
 from spectrocanvas.errors import SpectrocanvasError
 
 

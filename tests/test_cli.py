@@ -11,8 +11,8 @@ import soundfile
 from PIL import Image, ImageDraw
 
 from spectrocanvas.cli import main
-from spectrocanvas.pictures import canvas_spec_of, open_picture, picture_to_gray
-from spectrocanvas.video import probe_video
+from spectrocanvas.files.pictures import canvas_spec_of, open_picture, picture_to_gray
+from spectrocanvas.files.video import probe_video
 
 SONIFY_SSIM_FLOOR = 0.55
 """Fidelity floor for a smooth drawn picture at 2 s; measured 0.6-0.7 (see BENCHMARKS.md for photos)."""
@@ -75,8 +75,8 @@ def test_sonify_video_has_one_stream_of_each_kind_and_the_right_duration(sonifie
 
 
 def test_spectrogram_png_matches_the_wav(sonified):
-    from spectrocanvas.audio_files import read_audio
-    from spectrocanvas.spectral import audio_to_canvas
+    from spectrocanvas.files.audio import read_audio
+    from spectrocanvas.canvas.analysis import audio_to_canvas
 
     waveform, _ = read_audio(sonified / "audio.wav", sample_rate=16000)
     shown = picture_to_gray(open_picture(sonified / "spectrogram.png"))
@@ -112,7 +112,7 @@ def test_imprint_resamples_and_says_how_the_length_was_fitted(picture, stereo_44
 def test_imprint_formula():
     import torch
 
-    from spectrocanvas.imprint import imprint_canvas
+    from spectrocanvas.canvas.carve import imprint_canvas
 
     spec, picture = torch.rand(8, 9), torch.rand(8, 9)
     assert torch.allclose(imprint_canvas(spec, picture, strength=0.5), spec * (1 - 0.5 * (1 - picture)))
@@ -168,12 +168,13 @@ def test_existing_output_is_refused_and_kept(sonified, picture, capsys):
 
 
 def test_console_script_prints_no_traceback(tmp_path):
-    result = subprocess.run([sys.executable, "-m", "spectrocanvas.cli", "sonify", str(tmp_path / "nope.jpg"),
+    result = subprocess.run([sys.executable, "-m", "spectrocanvas", "sonify", str(tmp_path / "nope.jpg"),
                              "-o", str(tmp_path / "out")], capture_output=True, text=True)
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert result.stderr.strip().endswith("does not exist")
 
 
+@pytest.mark.slow  # the whole demo: 10 s canvases through every command, with videos
 def test_demo_runs_offline(tmp_path, capsys):
     out = tmp_path / "demo"
     assert main(["demo", "-o", str(out), "--quiet"]) == 0
@@ -186,28 +187,29 @@ def test_demo_runs_offline(tmp_path, capsys):
     assert Path(recorded).is_file()  # the record points at the asset as it is now, not a staging folder
 
 
+@pytest.mark.slow  # the whole demo again, with tiny pocket weights
 def test_demo_composes_with_the_pocket_pair(tmp_path, capsys, monkeypatch):
-    from spectrocanvas.demo import DEMO_POCKET_PAIRS, DEMO_POCKET_SAMPLES
-    from spectrocanvas.pocket.load import WEIGHTS_ENV
+    from spectrocanvas.pairs.pocket.weights import WEIGHTS_ENV
+    from spectrocanvas.tools.demo import DEMO_PAIR, DEMO_PROMPTS, DEMO_SAMPLES
 
     from pocket_tiny import write_tiny_pocket
 
     monkeypatch.setenv(WEIGHTS_ENV, str(write_tiny_pocket(tmp_path / "weights", judges=False)))
     out = tmp_path / "demo"
     assert main(["demo", "-o", str(out), "--quiet"]) == 0
-    assert "pocket model pair" in capsys.readouterr().out
-    for image_word, audio_word in DEMO_POCKET_PAIRS:
-        samples = sorted((out / "pocket" / f"{image_word}-{audio_word}").glob("sample_*"))
-        assert len(samples) == DEMO_POCKET_SAMPLES
+    assert f"the {DEMO_PAIR} model pair" in capsys.readouterr().out
+    for image_word, audio_word in DEMO_PROMPTS:
+        samples = sorted((out / DEMO_PAIR / f"{image_word}-{audio_word}").glob("sample_*"))
+        assert len(samples) == DEMO_SAMPLES
         meta = json.loads((samples[0] / "meta.json").read_text())
-        assert meta["models"]["preset"] == "pocket" and meta["image_prompt"] == image_word
+        assert meta["models"]["pair"] == DEMO_PAIR and meta["image_prompt"] == image_word
         assert (samples[0] / "video.mp4").stat().st_size > 0
 
 
 def test_full_disk_ends_in_one_line_and_leaves_nothing(picture, tmp_path, capsys, monkeypatch):
     import errno
 
-    import spectrocanvas.render as render
+    import spectrocanvas.files.render as render
 
     def no_space(*args, **kwargs):
         raise OSError(errno.ENOSPC, "No space left on device", "audio.wav")

@@ -15,10 +15,10 @@ import torch
 import torch.nn.functional as F
 
 from spectrocanvas.canvas import AUFFUSION, CanvasSpec
-from spectrocanvas.griffinlim import _Frames, griffin_lim
-from spectrocanvas.metrics import ssim
-from spectrocanvas.spectral import audio_to_canvas, magnitude, stft
-from spectrocanvas.vocoder import GriffinLimVocoder
+from spectrocanvas.canvas.griffinlim import _Frames, griffin_lim
+from spectrocanvas.canvas.metrics import ssim
+from spectrocanvas.canvas.analysis import audio_to_canvas, magnitude, stft
+from spectrocanvas.canvas.vocoders import GriffinLimVocoder
 
 SPECS = {
     "auffusion": AUFFUSION,

@@ -9,10 +9,10 @@ from torch import nn
 
 import tiny_models
 from spectrocanvas.canvas import AUFFUSION
-from spectrocanvas.hifigan import (AUFFUSION_HIFIGAN_CONFIG, HiFiGANGenerator, HiFiGANVocoder, VocoderConfigError,
+from spectrocanvas.canvas.hifigan import (AUFFUSION_HIFIGAN_CONFIG, HiFiGANGenerator, HiFiGANVocoder, VocoderConfigError,
                                    build_generator, check_config, fold_weight_norm, upsample_padding)
-from spectrocanvas.spectral import canvas_to_log_mel
-from spectrocanvas.vocoder import Vocoder
+from spectrocanvas.canvas.analysis import canvas_to_log_mel
+from spectrocanvas.canvas.vocoders import Vocoder
 
 
 def _old_weight_norm(layer: nn.Module) -> nn.Module:

@@ -11,19 +11,21 @@ import torch
 
 import tiny_models
 from scorer_models import make_tiny_clap, make_tiny_clip
-from spectrocanvas import cli_measure, compare as compare_module
+from spectrocanvas.canvas.carve import imprint_canvas
 from spectrocanvas.cli import main
-from spectrocanvas.compare import PAIRS_FILE
 from spectrocanvas.errors import SpectrocanvasError
-from spectrocanvas.evaluate import read_canvas, read_waveform
-from spectrocanvas.generate import (GenerateSettings, Runtime, decode_canvas, decode_pixels, generate_run,
-                                    load_models)
-from spectrocanvas.imprint import imprint_canvas
-from spectrocanvas.methods import METHODS, method_settings, run_method
-from spectrocanvas.pairs import read_pairs
-from spectrocanvas.pictures import open_picture, picture_to_gray
-from spectrocanvas.scores import ClapScorer, ClipScorer
-from spectrocanvas.stats import keep_top_indices
+from spectrocanvas.files.pictures import open_picture, picture_to_gray
+from spectrocanvas.files.samples import read_canvas, read_sound
+from spectrocanvas.generate import resolve as resolve_module
+from spectrocanvas.generate.methods import METHODS, run_method
+from spectrocanvas.generate.prompt_files import read_prompt_pairs
+from spectrocanvas.generate.resolve import resolve_settings
+from spectrocanvas.generate.runs import generate_run, load_pair
+from spectrocanvas.measure.stats import keep_top_indices
+from spectrocanvas.pairs.clip_clap import ClapScorer, ClipScorer
+from spectrocanvas.pairs.interface import Runtime
+from spectrocanvas.pairs.sd_auffusion import PAPER_PAIRS
+from spectrocanvas.pairs.sd_models import decode_canvas, decode_pixels
 
 SMALL = dict(latent_width=16)
 """A 32 × 16 latent: a 256 × 128 canvas, 96 columns after the crop."""
@@ -40,26 +42,35 @@ def dirs(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def runtime(dirs):
-    return Runtime(image_model=dirs["image"], audio_model=dirs["audio"], device="cpu", video=False)
+    return Runtime(models={"image": dirs["image"], "audio": dirs["audio"]}, device="cpu", video=False)
 
 
 @pytest.fixture(scope="module")
 def models(runtime):
-    return load_models(runtime)
+    return load_pair(runtime)
 
 
 @pytest.fixture
 def small_cli(monkeypatch):
-    """The CLI has no latent-width option: make its settings small."""
-    resolve = cli_measure.generate_settings
-    monkeypatch.setattr(cli_measure, "generate_settings", lambda args, s: {**resolve(args, s), **SMALL})
-    settings_for = compare_module.method_settings
-    monkeypatch.setattr(compare_module, "method_settings", lambda *a, **k: {**settings_for(*a, **k), **SMALL})
+    """The CLI has no latent-width option: make every resolved setting small."""
+    resolve = resolve_module.resolve_settings
+
+    def small(options, **kwargs):
+        return resolve({**options, **{k: v for k, v in SMALL.items() if options.get(k) is None}}, **kwargs)
+
+    monkeypatch.setattr(resolve_module, "resolve_settings", small)
+    for module in ("spectrocanvas.generate.runs", "spectrocanvas.cli.commands"):
+        monkeypatch.setattr(f"{module}.resolve_settings", small)
 
 
 def _settings(method, **given):
-    return GenerateSettings(image_prompt="a painting of a castle", audio_prompt="bell ringing",
-                            **method_settings(method, {**given, **SMALL}))
+    return resolve_settings({"image_prompt": "a painting of a castle", "audio_prompt": "bell ringing",
+                             **given, **SMALL}, method=method)
+
+
+def _run(settings, models, seeds):
+    """A method on one prompt pair: settings for every seed."""
+    return run_method([settings] * len(seeds), seeds, models)
 
 
 def _generate_args(dirs, out, *extra):
@@ -70,37 +81,46 @@ def _generate_args(dirs, out, *extra):
 
 # ---- the pairs file and the settings policy ------------------------------------------------------------------
 def test_shipped_pairs_are_the_papers_examples():
-    pairs = read_pairs(PAIRS_FILE)
-    assert len(pairs) >= 9 and len({p["name"] for p in pairs}) == len(pairs)
-    assert all("grayscale" in p["image_prompt"] for p in pairs)
-    sounds = " ".join(p["audio_prompt"] for p in pairs)
+    pairs = read_prompt_pairs(PAPER_PAIRS)
+    assert len(pairs) >= 9 and len({p.name for p in pairs}) == len(pairs)
+    assert all("grayscale" in p.options["image_prompt"] for p in pairs)
+    sounds = " ".join(p.options["audio_prompt"] for p in pairs)
     for word in ("bell", "dog", "birds", "kitten", "tiger", "train", "race car", "horse", "frog"):
         assert word in sounds
 
 
+def _options(method, strict=True, **given):
+    return resolve_settings({"image_prompt": "a", "audio_prompt": "b", **given}, method=method, strict=strict).options()
+
+
 def test_method_defaults_apply_only_to_options_left_unset():
-    imprint = method_settings("imprint", {})
+    imprint = _options("imprint")
     assert (imprint["steps"], imprint["image_steps"], imprint["image_guidance"], imprint["audio_guidance"]) \
         == (100, 50, 7.5, 7.5)
-    assert "image_steps" not in method_settings("imprint", {"steps": 20})  # SD follows --steps
-    assert method_settings("imprint", {"image_guidance": 3.0})["audio_guidance"] == 7.5
-    sds = method_settings("sds", {"sds_lr": 0.1})
+    assert _options("imprint", steps=20)["image_steps"] == 20  # SD follows --steps
+    assert _options("imprint", image_guidance=3.0)["audio_guidance"] == 7.5
+    assert (_options("imprint")["image_start"], _options("imprint")["audio_start"]) == (0, 0)  # no warm start
+    sds = _options("sds", sds_lr=0.1)
     assert sds["sds_lr"] == 0.1 and sds["sds_iterations"] == 1000 and sds["image_guidance"] == 100.0
-    assert method_settings("denoise", {"steps": None}) == {"method": "denoise"}
+    assert (sds["image_weight"], sds["audio_weight"]) == (0.2857, 0.7143)  # the official 0.4 : 1
+    assert _options("sds", audio_weight=0.5)["image_weight"] == 0.5  # setting one weight drops the group
+    denoise = _options("denoise", steps=None)
+    assert (denoise["steps"], denoise["image_start"], denoise["method"]) == (100, 10, "denoise")
+    assert not {"image_steps", "sds_lr"} & set(denoise)
     with pytest.raises(SpectrocanvasError, match="fixes --audio-weight"):
-        method_settings("image-only", {"audio_weight": 0.5})
-    assert method_settings("image-only", {"audio_weight": 0.5}, strict=False)["audio_weight"] == 0.0
+        _options("image-only", audio_weight=0.5)
+    assert _options("image-only", strict=False, audio_weight=0.5)["audio_weight"] == 0.0
     with pytest.raises(SpectrocanvasError, match="applies to --method sds"):
-        method_settings("denoise", {"sds_lr": 0.1})
+        _options("denoise", sds_lr=0.1)
     with pytest.raises(SpectrocanvasError, match="sds-image-start"):
-        _settings("sds", sds_iterations=3, sds_image_start=3).validate()
+        _settings("sds", sds_iterations=3, sds_image_start=3)
 
 
 # ---- the methods -----------------------------------------------------------------------------------------
 @pytest.mark.parametrize("method", ["imprint", "sds", "image-only", "audio-only"])
 def test_each_baseline_writes_decodable_outputs_with_its_method(method, runtime, models, tmp_path):
-    settings = replace(_settings(method, steps=2, **(SDS_FAST if method == "sds" else {})), n=1)
-    sample = generate_run(tmp_path / method, settings, runtime, models=models)[0]
+    settings = _settings(method, steps=2, **(SDS_FAST if method == "sds" else {}))
+    sample = generate_run(tmp_path / method, settings, runtime, pair=models)[0]
     meta = json.loads((sample / "meta.json").read_text())
     assert meta["method"] == method and meta["settings"]["method"] == method
     assert picture_to_gray(open_picture(sample / "canvas.png")).shape == (256, 96)
@@ -111,46 +131,45 @@ def test_each_baseline_writes_decodable_outputs_with_its_method(method, runtime,
 
 def test_single_model_references_use_one_model_each(models):
     seeds = [3]
-    image = run_method(_settings("image-only", steps=2), models, seeds)
-    audio = run_method(_settings("audio-only", steps=2), models, seeds)
-    joint = run_method(_settings("denoise", steps=2, image_start=0), models, seeds)
+    image = _run(_settings("image-only", steps=2), models, seeds)
+    audio = _run(_settings("audio-only", steps=2), models, seeds)
+    joint = _run(_settings("denoise", steps=2, image_start=0), models, seeds)
     assert not torch.allclose(image, audio) and not torch.allclose(joint, image) and not torch.allclose(joint, audio)
 
 
 def test_imprint_carves_the_image_gray_into_the_audio_models_spectrogram(models):
     seeds = [0, 1]
     settings = _settings("imprint", steps=2, image_steps=3)
-    pixels, canvas = run_method(settings, models, seeds)
-    alone = dict(image_guidance=settings.image_guidance, audio_guidance=settings.audio_guidance)
-    image = decode_pixels(models.image, run_method(_settings("image-only", steps=3, **alone), models, seeds))
-    spectrogram = decode_canvas(models.audio, run_method(_settings("audio-only", steps=2, **alone), models, seeds))
+    pixels, canvas = _run(settings, models, seeds)
+    alone = dict(image_guidance=settings.member("image").guidance, audio_guidance=settings.member("audio").guidance)
+    image = decode_pixels(models.image, _run(_settings("image-only", steps=3, **alone), models, seeds))
+    spectrogram = decode_canvas(models.audio, _run(_settings("audio-only", steps=2, **alone), models, seeds))
     torch.testing.assert_close(pixels, image)
     torch.testing.assert_close(canvas, imprint_canvas(spectrogram, image.mean(dim=1), strength=0.5, invert=True))
     assert (canvas <= spectrogram + 1e-6).all() and (canvas >= 0.5 * spectrogram - 1e-6).all()
 
 
 def test_sds_moves_the_latent_deterministically_by_seed(models):
-    from spectrocanvas.sampler import initial_latents
+    from spectrocanvas.diffusion.sampler import initial_latents
 
     settings = _settings("sds", **SDS_FAST)
-    a = run_method(settings, models, [0, 1])
-    again = run_method(settings, models, [1])
-    other = run_method(settings, models, [2])
+    a = _run(settings, models, [0, 1])
+    again = _run(settings, models, [1])
+    other = _run(settings, models, [2])
     start = initial_latents([0, 1], (4, 32, 16))
     assert (a - start).abs().max() > 1e-3  # the latent was optimised
     torch.testing.assert_close(a[1:], again)  # same seed, same canvas, whatever the batch
     assert not torch.allclose(a[1:], other)
     # each Adam step moves every element by at most about lr
-    assert (a - start).abs().max() <= settings.sds_iterations * settings.sds_lr * 1.01
+    assert (a - start).abs().max() <= settings.method_options["sds_iterations"] * settings.method_options["sds_lr"] * 1.01
 
 
 # ---- evaluate, --score, --keep-top ---------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def generated(dirs, tmp_path_factory):
     out = tmp_path_factory.mktemp("generated") / "castle"
-    settings = _settings("denoise", steps=3, image_start=1)
-    generate_run(out, replace(settings, n=4), Runtime(image_model=dirs["image"], audio_model=dirs["audio"],
-                                                      device="cpu", video=False))
+    generate_run(out, _settings("denoise", steps=3, image_start=1, n=4),
+                 Runtime(models={"image": dirs["image"], "audio": dirs["audio"]}, device="cpu", video=False))
     return out
 
 
@@ -161,7 +180,7 @@ def test_evaluate_writes_the_scores_of_a_direct_scorer_call_and_the_tables(gener
     metas = [json.loads((s / "meta.json").read_text()) for s in samples]
     clip, clap = ClipScorer(dirs["clip"], device="cpu"), ClapScorer(dirs["clap"], device="cpu")
     expect_clip = clip.score([read_canvas(s / "canvas.png") for s in samples], "a painting of a castle")
-    sounds = [read_waveform(s / "audio.wav") for s in samples]
+    sounds = [read_sound(s / "audio.wav") for s in samples]
     assert {rate for _, rate in sounds} == {16000}
     expect_clap = clap.score([w for w, _ in sounds], "bell ringing", sample_rate=16000)
     torch.testing.assert_close(torch.tensor([m["clip_score"] for m in metas]), expect_clip.float())
@@ -172,6 +191,7 @@ def test_evaluate_writes_the_scores_of_a_direct_scorer_call_and_the_tables(gener
     printed = capsys.readouterr().out
     table = (generated / "scores.md").read_text()
     assert "| denoise | 4 |" in table and "| denoise | 4 |" in printed and "scored 4 of 4" in printed
+    assert "CLIP ↑" in table and "Wilson" not in table
     rows = list(csv.DictReader(io.StringIO((generated / "scores.csv").read_text())))
     assert [(r["by"], r["group"], r["n"]) for r in rows] == [("method", "denoise", "4")]
     assert float(rows[0]["clip_score_mean"]) == pytest.approx(float(expect_clip.mean()), abs=1e-5)
@@ -192,7 +212,7 @@ def test_generate_keep_top_lists_what_stats_keep_top_keeps(dirs, tmp_path, small
     samples = sorted(out.glob("sample_*"))
     metas = [json.loads((s / "meta.json").read_text()) for s in samples]
     assert all(m["clip_score"] is not None and m["clap_score"] is not None for m in metas)
-    expected = [samples[i].name for i in keep_top_indices(metas, 0.6)]
+    expected = [samples[i].name for i in keep_top_indices(metas, 0.6, ("clip_score", "clap_score"))]
     top = json.loads((out / "top.json").read_text())
     assert top["kept"] == expected and top["fraction"] == 0.6 and top["runs"][0]["samples"] == 5
     printed = capsys.readouterr().out
@@ -205,7 +225,7 @@ def test_generate_method_option_records_the_method_and_its_defaults(dirs, tmp_pa
     assert main(_generate_args(dirs, out, "--method", "imprint", "--score")) == 0
     meta = json.loads((out / "sample_000" / "meta.json").read_text())
     assert meta["method"] == "imprint" and meta["settings"]["image_guidance"] == 7.5
-    assert meta["settings"]["steps"] == 3 and meta["settings"]["image_steps"] is None
+    assert meta["settings"]["steps"] == 3 and meta["settings"]["image_steps"] == 3  # SD follows --steps
     assert meta["clip_score"] is not None  # scored as it was made
     assert main(_generate_args(dirs, tmp_path / "bad", "--sds-lr", "0.1")) != 0
 
@@ -224,10 +244,11 @@ def test_compare_prints_one_row_per_method_and_writes_the_table(dirs, tmp_path, 
     printed = capsys.readouterr().out
     rows = [line for line in printed.splitlines() if line.startswith("| ") and "`" in line]
     assert [line.split("`")[1] for line in rows] == ["denoise", "imprint", "sds", "image-only", "audio-only"]
-    assert all(line.rstrip().endswith("| 2 |") for line in rows)
+    assert all(line.split(" | ")[1] == "2" for line in rows)  # samples per row
     assert (out / "comparison.md").read_text().count("`") == 10
     table = list(csv.DictReader(io.StringIO((out / "comparison.csv").read_text())))
     assert [r["method"] for r in table] == list(METHODS)
+    assert "Image model only (SD) — reference (`image-only`)" in printed
     for method in METHODS:
         meta = json.loads(next((out / method).glob("pair_000_*/sample_001/meta.json")).read_text())
         assert meta["method"] == method and meta["clap_score"] is not None
@@ -236,12 +257,6 @@ def test_compare_prints_one_row_per_method_and_writes_the_table(dirs, tmp_path, 
 
 
 def test_sds_image_start_follows_the_iterations_when_unset():
-    from spectrocanvas.generate import GenerateSettings
-    from spectrocanvas.methods import method_settings, sds_image_start
-
-    chosen = method_settings("sds", {"sds_iterations": 40}, strict=True)
-    settings = GenerateSettings(image_prompt="a", audio_prompt="b", **chosen)
-    settings.validate()
-    assert sds_image_start(settings) == 5  # an eighth, as the official 5000 of 40000
-    default = GenerateSettings(image_prompt="a", audio_prompt="b", **method_settings("sds", {}, strict=True))
-    assert sds_image_start(default) == 125
+    assert _options("sds", sds_iterations=40)["sds_image_start"] == 5  # an eighth, as the official 5000 of 40000
+    assert _options("sds")["sds_image_start"] == 125
+    assert _options("sds", audio_weight=0.0)["sds_image_start"] == 0  # no audio model: the image model from the start

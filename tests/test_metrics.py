@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from spectrocanvas.metrics import ssim
+from spectrocanvas.canvas.metrics import ssim
 
 skimage_metrics = pytest.importorskip("skimage.metrics")
 

@@ -11,13 +11,18 @@ from huggingface_hub import constants
 import tiny_models
 from spectrocanvas.canvas import AUFFUSION
 from spectrocanvas.errors import SpectrocanvasError
-from spectrocanvas.hifigan import HiFiGANVocoder, VocoderConfigError
-from spectrocanvas.hub import ModelNotFoundError
-from spectrocanvas.models import (PRESETS, ModelLoadError, ScheduleMismatchError, check_shared_schedule,
-                                  clear_model_cache, default_dtype, load_diffusion_model, load_vocoder,
-                                  resolve_dtype, unet_denoiser)
-from spectrocanvas.spectral import canvas_to_log_mel
-from spectrocanvas.vocoder import Vocoder
+from spectrocanvas.canvas.hifigan import HiFiGANVocoder, VocoderConfigError
+from spectrocanvas.pairs.hub import ModelNotFoundError
+from spectrocanvas.diffusion.sampler import ScheduleMismatchError, check_shared_schedule
+from spectrocanvas.pairs.cache import clear_model_cache
+from spectrocanvas.pairs.sd_models import (SOURCE_ALIASES, ModelLoadError, default_dtype, load_diffusion_model,
+                                           load_vocoder, resolve_dtype, unet_denoiser)
+
+ROLE = {"image": {"what": "image model", "option": "--image-model"},
+        "audio": {"what": "audio model", "option": "--audio-model"}}
+"""How the real pair names each model in messages (its ModelSlot)."""
+from spectrocanvas.canvas.analysis import canvas_to_log_mel
+from spectrocanvas.canvas.vocoders import Vocoder
 
 
 @pytest.fixture(scope="session")
@@ -42,7 +47,7 @@ def _copy(folder: Path, tmp_path: Path) -> Path:
 
 
 def test_loads_every_part_from_a_local_folder_in_fp32_on_cpu(sd_folder):
-    model = load_diffusion_model(str(sd_folder), role="image")
+    model = load_diffusion_model(str(sd_folder), **ROLE["image"])
     assert model.resolved.path == sd_folder.resolve() and model.resolved.revision is None
     assert model.dtype == torch.float32 and model.device == torch.device("cpu")
     for module in (model.unet, model.vae, model.text_encoder):
@@ -60,7 +65,7 @@ def test_loads_every_part_from_a_local_folder_in_fp32_on_cpu(sd_folder):
 
 
 def test_encode_prompts_gives_one_77_token_embedding_per_prompt(sd_folder):
-    model = load_diffusion_model(str(sd_folder), role="image")
+    model = load_diffusion_model(str(sd_folder), **ROLE["image"])
     embeddings = model.encode_prompts(["a dog barking", "", "a dog barking"])
     assert embeddings.shape == (3, 77, tiny_models.TEXT_DIM) and embeddings.dtype == torch.float32
     assert torch.equal(embeddings[0], embeddings[2])
@@ -74,7 +79,7 @@ def test_encode_prompts_gives_one_77_token_embedding_per_prompt(sd_folder):
 
 
 def test_unet_denoiser_predicts_noise_of_the_latent_shape(sd_folder):
-    model = load_diffusion_model(str(sd_folder), role="image")
+    model = load_diffusion_model(str(sd_folder), **ROLE["image"])
     denoise = unet_denoiser(model)
     latents = torch.randn(2, 4, 4, 8)
     cond = model.encode_prompts(["a castle", ""])
@@ -87,10 +92,10 @@ def test_unet_denoiser_predicts_noise_of_the_latent_shape(sd_folder):
 
 
 def test_each_model_is_loaded_once_per_source_device_and_dtype(sd_folder, monkeypatch):
-    first = load_diffusion_model(str(sd_folder), role="image")
+    first = load_diffusion_model(str(sd_folder), **ROLE["image"])
     monkeypatch.chdir(sd_folder.parent)
-    assert load_diffusion_model(sd_folder.name, role="audio") is first  # same folder, spelled differently
-    other = load_diffusion_model(str(sd_folder), role="image", dtype="bf16")
+    assert load_diffusion_model(sd_folder.name, **ROLE["audio"]) is first  # same folder, spelled differently
+    other = load_diffusion_model(str(sd_folder), **ROLE["image"], dtype="bf16")
     assert other is not first and other.dtype == torch.bfloat16
     assert next(other.unet.parameters()).dtype == torch.bfloat16
 
@@ -98,29 +103,29 @@ def test_each_model_is_loaded_once_per_source_device_and_dtype(sd_folder, monkey
 def test_loads_from_the_hf_cache_offline_and_reports_the_revision():
     commit = "fedcba9876543210fedcba9876543210fedcba98"
     tiny_models.put_in_hf_cache(constants.HF_HUB_CACHE, "tiny-owner/tiny-sd", tiny_models.save_tiny_sd, commit=commit)
-    model = load_diffusion_model("tiny-owner/tiny-sd", role="image", offline=True)
+    model = load_diffusion_model("tiny-owner/tiny-sd", **ROLE["image"], offline=True)
     assert model.resolved.revision == commit and model.resolved.path.parent.name == "snapshots"
     assert model.describe()["revision"] == commit and model.describe()["source"] == "tiny-owner/tiny-sd"
 
 
-def test_presets_name_the_paper_models_and_load_from_the_cache():
-    assert PRESETS == {"sd15": "stable-diffusion-v1-5/stable-diffusion-v1-5",
+def test_short_names_name_the_paper_models_and_load_from_the_cache():
+    assert SOURCE_ALIASES == {"sd15": "stable-diffusion-v1-5/stable-diffusion-v1-5",
                        "auffusion": "auffusion/auffusion-full-no-adapter"}
-    tiny_models.put_in_hf_cache(constants.HF_HUB_CACHE, PRESETS["auffusion"], tiny_models.save_tiny_auffusion)
-    model = load_diffusion_model("auffusion", role="audio")
+    tiny_models.put_in_hf_cache(constants.HF_HUB_CACHE, SOURCE_ALIASES["auffusion"], tiny_models.save_tiny_auffusion)
+    model = load_diffusion_model("auffusion", **ROLE["audio"])
     vocoder = load_vocoder("auffusion")
-    assert model.resolved.source == PRESETS["auffusion"] and model.name == "auffusion"
-    assert vocoder.describe()["source"] == PRESETS["auffusion"]
+    assert model.resolved.source == SOURCE_ALIASES["auffusion"] and model.name == "auffusion"
+    assert vocoder.describe()["source"] == SOURCE_ALIASES["auffusion"]
 
 
 @pytest.mark.parametrize("source,role,named", [
-    ("sd15", "image", PRESETS["sd15"]),
+    ("sd15", "image", SOURCE_ALIASES["sd15"]),
     ("nobody/missing-model", "audio", "nobody/missing-model"),
 ])
 def test_missing_weights_offline_is_one_line_naming_the_model_and_the_option(source, role, named):
     assert os.environ["HF_HUB_OFFLINE"] == "1"
     with pytest.raises(ModelNotFoundError) as error:
-        load_diffusion_model(source, role=role)
+        load_diffusion_model(source, **ROLE[role])
     message = str(error.value)
     assert "\n" not in message and named in message and f"--{role}-model" in message
 
@@ -159,7 +164,7 @@ def test_a_damaged_folder_is_one_line_naming_the_model_and_the_part(sd_folder, t
     root = _copy(sd_folder, tmp_path)
     damage(root)
     with pytest.raises(ModelLoadError) as error:
-        load_diffusion_model(str(root), role="image")
+        load_diffusion_model(str(root), **ROLE["image"])
     message = str(error.value)
     assert isinstance(error.value, SpectrocanvasError)
     assert "\n" not in message and named in message and str(root) in message and "--image-model" in message
@@ -175,20 +180,20 @@ def test_older_bin_weights_load_when_there_are_no_safetensors(sd_folder, tmp_pat
         bin_name = "pytorch_model" if sub == "text_encoder" else name
         torch.save(load_file(safetensors), root / sub / f"{bin_name}.bin")
         safetensors.unlink()
-    from_bin = load_diffusion_model(str(root), role="image")
-    from_safetensors = load_diffusion_model(str(sd_folder), role="image")
+    from_bin = load_diffusion_model(str(root), **ROLE["image"])
+    from_safetensors = load_diffusion_model(str(sd_folder), **ROLE["image"])
     latents, cond = torch.randn(1, 4, 4, 4), from_safetensors.encode_prompts(["rain"])
     torch.testing.assert_close(unet_denoiser(from_bin)(latents, 10, cond),
                                unet_denoiser(from_safetensors)(latents, 10, cond))
 
 
 def test_models_with_the_same_schedule_pass_and_different_ones_are_refused(sd_folder, auffusion_folder, tmp_path):
-    image = load_diffusion_model(str(sd_folder), role="image")
-    audio = load_diffusion_model(str(auffusion_folder), role="audio")
-    check_shared_schedule([image, audio])
-    other = load_diffusion_model(str(tiny_models.save_tiny_sd(tmp_path / "other", beta_end=0.02)), role="audio")
-    with pytest.raises(ScheduleMismatchError, match="beta_end"):
-        check_shared_schedule([image, other])
+    image = load_diffusion_model(str(sd_folder), **ROLE["image"])
+    audio = load_diffusion_model(str(auffusion_folder), **ROLE["audio"])
+    check_shared_schedule([image.scheduler_config, audio.scheduler_config])
+    other = load_diffusion_model(str(tiny_models.save_tiny_sd(tmp_path / "other", beta_end=0.02)), **ROLE["audio"])
+    with pytest.raises(ScheduleMismatchError, match="noise schedules differ"):
+        check_shared_schedule([image.scheduler_config, other.scheduler_config])
 
 
 def test_dtype_defaults_and_override(monkeypatch):
@@ -243,7 +248,7 @@ def test_vocoder_for_another_canvas_is_refused(auffusion_folder):
 def test_download_patterns_fetch_one_full_precision_copy_and_nothing_else():
     from huggingface_hub.utils import filter_repo_objects
 
-    from spectrocanvas.models import VOCODER_PATTERNS, diffusion_patterns
+    from spectrocanvas.pairs.sd_models import VOCODER_PATTERNS, diffusion_patterns
 
     repo = ["model_index.json", "v1-5-pruned.safetensors", "v1-5-pruned-emaonly.ckpt", "README.md",
             "scheduler/scheduler_config.json", "feature_extractor/preprocessor_config.json",

@@ -3,8 +3,8 @@
 import pytest
 import torch
 
-from spectrocanvas.noise_schedule import alphas_cumprod_of, betas_of, cosine_alpha_bar
-from spectrocanvas.sampler import check_shared_schedule
+from spectrocanvas.diffusion.noise_schedule import alphas_cumprod_of, betas_of, cosine_alpha_bar
+from spectrocanvas.diffusion.sampler import check_shared_schedule
 
 CONFIGS = [
     {"num_train_timesteps": 1000, "beta_schedule": "scaled_linear", "beta_start": 0.00085, "beta_end": 0.012},

@@ -3,7 +3,8 @@
 import pytest
 
 from spectrocanvas.errors import OutputExistsError
-from spectrocanvas.outputs import output_folder, read_json, write_json
+from spectrocanvas.files.atomic import atomic_path, output_folder
+from spectrocanvas.files.records import read_json, write_json
 
 
 def test_folder_appears_only_on_success(tmp_path):
@@ -39,3 +40,31 @@ def test_existing_folder_is_refused_then_replaced_when_asked(tmp_path):
 def test_json_round_trip_handles_non_finite(tmp_path):
     write_json(tmp_path / "m.json", {"a": float("nan"), "b": [1, 2.5], "c": {"d": "e"}})
     assert read_json(tmp_path / "m.json") == {"a": None, "b": [1, 2.5], "c": {"d": "e"}}
+
+
+def test_atomic_path_replaces_only_on_success_and_leaves_no_litter(tmp_path):
+    target = tmp_path / "a.txt"
+    target.write_text("old")
+    with pytest.raises(RuntimeError):
+        with atomic_path(target) as temporary:
+            temporary.write_text("half")
+            raise RuntimeError("boom")
+    assert target.read_text() == "old" and sorted(p.name for p in tmp_path.iterdir()) == ["a.txt"]
+    with atomic_path(target) as temporary:
+        assert temporary.parent == tmp_path and temporary.suffix == ".txt"
+        temporary.write_text("new")
+    assert target.read_text() == "new" and sorted(p.name for p in tmp_path.iterdir()) == ["a.txt"]
+
+
+def test_written_files_and_folders_follow_the_umask(tmp_path):
+    import os
+
+    previous = os.umask(0o027)
+    try:
+        write_json(tmp_path / "m.json", {"a": 1})
+        with output_folder(tmp_path / "out") as staging:
+            (staging / "x").write_text("x")
+    finally:
+        os.umask(previous)
+    assert (tmp_path / "m.json").stat().st_mode & 0o777 == 0o640
+    assert (tmp_path / "out").stat().st_mode & 0o777 == 0o750

@@ -7,7 +7,7 @@ from PIL import Image
 
 from spectrocanvas.canvas import CanvasSpec
 from spectrocanvas.errors import SpectrocanvasError
-from spectrocanvas.pictures import (canvas_spec_of, fit_picture, open_picture, picture_to_gray,
+from spectrocanvas.files.pictures import (canvas_spec_of, fit_picture, open_picture, picture_to_gray,
                                     save_canvas_png)
 
 

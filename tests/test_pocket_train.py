@@ -8,12 +8,9 @@ import pytest
 import torch
 
 from spectrocanvas.errors import SpectrocanvasError
-from spectrocanvas.pocket import load_pocket
-from spectrocanvas.pocket.export import export_run
-from spectrocanvas.pocket.load import load_module
-from spectrocanvas.pocket.train import CHECKPOINT, LOSS_LOG, TrainSettings, main, train
-
-
+from spectrocanvas.pairs.pocket.training.export import export_run
+from spectrocanvas.pairs.pocket.training.train import CHECKPOINT, LOSS_LOG, TrainSettings, main, train
+from spectrocanvas.pairs.pocket.weights import load_module, load_pocket
 
 
 def tiny(model: str, **changes) -> TrainSettings:

@@ -9,17 +9,16 @@ import pytest
 import torch
 
 from spectrocanvas.errors import SpectrocanvasError
-from spectrocanvas.sampler import (
+from spectrocanvas.diffusion.sampler import (
     CompositionError,
     Member,
     ScheduleMismatchError,
-    batched,
     check_shared_schedule,
-    compose_batches,
     compose_sample,
     initial_latents,
 )
-from spectrocanvas.schedulers import (
+from spectrocanvas.support.batching import batched
+from spectrocanvas.diffusion.schedulers import (
     SCHEDULERS,
     SchedulerOptionError,
     UnknownSchedulerError,
@@ -216,7 +215,7 @@ def test_initial_latents_depend_only_on_the_seed():
 def test_batched():
     assert list(batched(range(7), 3)) == [[0, 1, 2], [3, 4, 5], [6]]
     assert list(batched([], 2)) == []
-    with pytest.raises(CompositionError):
+    with pytest.raises(SpectrocanvasError):
         list(batched([1], 0))
 
 
@@ -259,6 +258,20 @@ def unets():
     return tiny_unet(0), tiny_unet(1)  # on one thread, as conftest sets for the suite
 
 
+def compose_in_batches(members, scheduler_name, seeds, shape, *, num_steps, batch_size):
+    """compose_sample over ``seeds`` in batches, each member's per-seed conditioning sliced to its batch."""
+    done, parts = 0, []
+    for batch in batched(seeds, batch_size):
+        index = slice(done, done + len(batch))
+        sliced = [Member(m.denoiser, m.cond if m.cond.shape[0] == 1 else m.cond[index],
+                         m.uncond if m.uncond.shape[0] == 1 else m.uncond[index], guidance=m.guidance,
+                         weight=m.weight, start=m.start, name=m.name) for m in members]
+        parts.append(compose_sample(initial_latents(batch, shape), make_scheduler(scheduler_name, SD_SCHEDULE),
+                                    sliced, num_steps=num_steps))
+        done += len(batch)
+    return torch.cat(parts)
+
+
 def unet_members(unets, n):
     g = torch.Generator().manual_seed(0)
     cond_a, cond_i = torch.randn(n, 77, 8, generator=g), torch.randn(1, 77, 8, generator=g)
@@ -280,9 +293,7 @@ def test_batch_of_n_equals_n_singles(unets, name):
     members = unet_members(unets, len(seeds))
 
     def run(batch_size):
-        parts = compose_batches(members, make_scheduler(name, SD_SCHEDULE), seeds, shape,
-                                num_steps=4, batch_size=batch_size)
-        return torch.cat([latents for _, latents in parts])
+        return compose_in_batches(members, name, seeds, shape, num_steps=4, batch_size=batch_size)
 
     together, singles, pairs = run(3), run(1), run(2)
     assert together.shape == (3, *shape)
@@ -290,6 +301,5 @@ def test_batch_of_n_equals_n_singles(unets, name):
     assert (together - singles).abs().max() < BATCH_RTOL * scale
     assert (together - pairs).abs().max() < BATCH_RTOL * scale
     assert (together[0] - together[1]).abs().max() > 1e-2                    # samples do differ
-    again = torch.cat([latents for _, latents in compose_batches(
-        members, make_scheduler(name, SD_SCHEDULE), seeds, shape, num_steps=4, batch_size=3)])
+    again = run(3)
     torch.testing.assert_close(again, together, rtol=0, atol=0)             # same seed, same result

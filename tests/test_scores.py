@@ -11,8 +11,8 @@ import torch  # noqa: E402
 from scorer_models import make_tiny_clap, make_tiny_clip  # noqa: E402
 
 from spectrocanvas.errors import SpectrocanvasError  # noqa: E402
-from spectrocanvas.hub import ModelNotFoundError  # noqa: E402
-from spectrocanvas.scores import (  # noqa: E402
+from spectrocanvas.pairs.hub import ModelNotFoundError  # noqa: E402
+from spectrocanvas.pairs.clip_clap import (  # noqa: E402
     CLAP_PRESET,
     CLIP_PRESET,
     ClapScorer,

@@ -1,17 +1,18 @@
-"""Score statistics: t quantiles against a printed table, intervals by hand, the re-ranking."""
+"""Score statistics: t quantiles against a printed table, intervals by hand, the re-ranking, the table writer."""
 
-import os
+import csv
+import io
+import math
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
+import pytest
 
-import csv  # noqa: E402
-import io  # noqa: E402
-import math  # noqa: E402
+from spectrocanvas.errors import SpectrocanvasError
+from spectrocanvas.measure.stats import keep_top, keep_top_indices, mean_ci, t_cdf, t_quantile, top_count, wilson_interval
+from spectrocanvas.measure.tables import summary_table
+from spectrocanvas.pairs.interface import SummaryColumn
 
-import pytest  # noqa: E402
-
-from spectrocanvas.errors import SpectrocanvasError  # noqa: E402
-from spectrocanvas.stats import keep_top, keep_top_indices, mean_ci, summary_table, t_cdf, t_quantile, top_count  # noqa: E402
+BOTH = ("clip_score", "clap_score")
+MEANS = (SummaryColumn("clip_score", "CLIP ↑", "mean"), SummaryColumn("clap_score", "CLAP ↑", "mean"))
 
 # Two-sided critical values from a printed t table (3 decimals): (upper-tail p, df, t).
 T_TABLE = [
@@ -72,12 +73,12 @@ RECORDS = [{"name": f"s{i}", "clip_score": a, "clap_score": b} for i, (a, b) in 
 
 
 def test_keep_top_keeps_the_samples_in_both_top_lists():
-    assert keep_top_indices(RECORDS, 0.3) == [2, 5]
-    assert [r["name"] for r in keep_top(RECORDS, 0.3)] == ["s2", "s5"]
+    assert keep_top_indices(RECORDS, 0.3, BOTH) == [2, 5]
+    assert [r["name"] for r in keep_top(RECORDS, 0.3, BOTH)] == ["s2", "s5"]
     assert keep_top_indices(RECORDS, 0.3, keys=("clip_score",)) == [2, 5, 9]
-    assert keep_top_indices(RECORDS, 0.1) == []            # 9 leads CLIP, 2 leads CLAP
-    assert keep_top_indices(RECORDS, 0.05) == []           # ⌊0.5⌋ = 0 per list, as int(N·F)
-    assert keep_top_indices(RECORDS, 1.0) == list(range(10))
+    assert keep_top_indices(RECORDS, 0.1, BOTH) == []            # 9 leads CLIP, 2 leads CLAP
+    assert keep_top_indices(RECORDS, 0.05, BOTH) == []           # ⌊0.5⌋ = 0 per list, as int(N·F)
+    assert keep_top_indices(RECORDS, 1.0, BOTH) == list(range(10))
 
 
 def test_keep_top_matches_the_official_rule_on_random_scores():
@@ -89,29 +90,29 @@ def test_keep_top_matches_the_official_rule_on_random_scores():
     for fraction in (0.1, 0.2, 0.5):
         k = int(50 * fraction)
         official = set(np.argsort(clap)[::-1][:k]) & set(np.argsort(clip)[::-1][:k])
-        assert keep_top_indices(records, fraction) == sorted(int(i) for i in official)
+        assert keep_top_indices(records, fraction, BOTH) == sorted(int(i) for i in official)
 
 
 def test_keep_top_count_and_ties():
     assert top_count(100, 0.29) == 29 and top_count(10, 0.25) == 2 and top_count(7, 1.0) == 7
     tied = [{"clip_score": 1.0, "clap_score": 1.0} for _ in range(4)]
-    assert keep_top_indices(tied, 0.5) == [0, 1]           # ties go to the earlier samples
+    assert keep_top_indices(tied, 0.5, BOTH) == [0, 1]           # ties go to the earlier samples
 
 
 def test_keep_top_rejects_bad_input():
     for fraction in (0.0, -0.2, 1.5):
         with pytest.raises(SpectrocanvasError, match="--keep-top"):
-            keep_top(RECORDS, fraction)
+            keep_top(RECORDS, fraction, BOTH)
     with pytest.raises(SpectrocanvasError, match="clap_score"):
-        keep_top([{"clip_score": 1.0}, {"clip_score": 2.0}], 0.5)
+        keep_top([{"clip_score": 1.0}, {"clip_score": 2.0}], 0.5, BOTH)
 
 
 def test_summary_table_formats_markdown_and_csv():
     rows = [{"method": "denoise", "clip_score": v, "clap_score": w} for v, w in [(1, 10), (2, 20), (3, 30), (4, 40), (5, 50)]]
     rows += [{"method": "imprint", "clip_score": 8.0, "clap_score": None}, {"method": "imprint", "clip_score": 9.0, "clap_score": 33.0}]
-    markdown, table = summary_table(rows)
-    assert markdown.splitlines() == [
-        "| method | n | CLIP score (± 95% CI) | CLAP score (± 95% CI) |",
+    markdown, table = summary_table(rows, MEANS)
+    assert markdown.splitlines()[:4] == [
+        "| method | n | CLIP ↑ | CLAP ↑ |",
         "|---|---:|---:|---:|",
         "| denoise | 5 | 3.00 ± 1.96 | 30.00 ± 19.63 |",
         "| imprint | 2 | 8.50 ± 6.35 | 33.00 (n=1) |",
@@ -122,4 +123,29 @@ def test_summary_table_formats_markdown_and_csv():
     assert float(parsed[1]["clip_score_ci"]) == pytest.approx(12.706204736 * 0.5 / 1.0, abs=1e-5)
     assert parsed[1]["clap_score_ci"] == "" and parsed[1]["clap_score_n"] == "1" and parsed[1]["n"] == "2"
     with pytest.raises(SpectrocanvasError):
-        summary_table([])
+        summary_table([], MEANS)
+
+
+def test_summary_table_gives_rates_with_wilson_intervals_in_the_order_asked():
+    columns = (SummaryColumn("both_right", "success", "rate"), SummaryColumn("image_right", "image", "rate",
+                                                                             interval=False))
+    records = [{"method": "image-only", "image_right": True, "both_right": False},
+               {"method": "denoise", "image_right": True, "both_right": True},
+               {"method": "denoise", "image_right": False, "both_right": False}]
+    markdown, table = summary_table(records, columns, order=["denoise", "image-only"], labels={"denoise": "Ours"},
+                                    heading="Method")
+    low, high = wilson_interval(1, 2)
+    lines = markdown.splitlines()
+    assert lines[0] == "| Method | n | success | image |"
+    assert lines[2] == f"| Ours | 2 | 50.0% [{low:.1%}, {high:.1%}] | 50.0% |"
+    assert lines[3].startswith("| image-only | 1 | 0.0% [") and "Wilson" in markdown
+    parsed = list(csv.DictReader(io.StringIO(table)))
+    assert [r["method"] for r in parsed] == ["denoise", "image-only"]
+    assert float(parsed[0]["both_right_rate"]) == 0.5 and float(parsed[0]["both_right_low"]) == pytest.approx(low, abs=1e-6)
+    assert parsed[0]["image_right_rate"] == "0.500000" and parsed[0]["n"] == "2"
+
+
+def test_wilson_interval_by_hand():
+    low, high = wilson_interval(8, 10)  # p = 0.8, z = 1.96: centre 0.7183, half 0.2135 (textbook values)
+    assert low == pytest.approx(0.4902, abs=1e-4) and high == pytest.approx(0.9433, abs=1e-4)
+    assert wilson_interval(0, 0) == (0.0, 1.0)

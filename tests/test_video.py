@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from spectrocanvas.errors import SpectrocanvasError
-from spectrocanvas.video import probe_video, write_spectrogram_video
+from spectrocanvas.files.video import probe_video, write_spectrogram_video
 
 SR = 16000
 

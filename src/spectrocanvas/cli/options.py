@@ -1,0 +1,114 @@
+"""Command-line options made from the settings schema and the pair registry, shared by `generate`
+and `compare`: every setting (flat names become ``--image-guidance`` …), the model pair, its
+swappable models, vocoder and hardware, and the scorers' models."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from spectrocanvas.errors import SpectrocanvasError
+from spectrocanvas.generate.resolve import settings_table
+from spectrocanvas.generate.schema import Setting
+from spectrocanvas.pairs.interface import ROLES, Derived, ModelSlot, Runtime
+from spectrocanvas.pairs.registry import DEFAULT_PAIR, PAIRS
+
+
+def _default_text(setting: Setting) -> str:
+    """What each pair takes when the option is unset: " (sd15-auffusion: 10; pocket: 5)"."""
+    values: dict[str, Any] = {}
+    for entry in PAIRS.values():
+        value = setting.option.default
+        for group in entry.defaults:
+            value = group.get(setting.name, value)
+        if value not in (None, ""):
+            values[entry.name] = value.describe if isinstance(value, Derived) else value
+    if not values:
+        return ""
+    if len(set(map(str, values.values()))) == 1:
+        return f" (default {next(iter(values.values()))})"
+    return " (" + "; ".join(f"{name}: {value}" for name, value in values.items()) + ")"
+
+
+def add_settings_options(parser: argparse.ArgumentParser, *, n_help: str | None = None) -> None:
+    """Every public setting of the schema, ``None`` when not given (each method and pair then decides)."""
+    table = settings_table()
+    sampling = parser.add_argument_group("sampling (unset: the pair's defaults for the method; denoise on "
+                                         f"{DEFAULT_PAIR} uses the paper's)")
+    models = {role: parser.add_argument_group(f"the {role} model") for role in ROLES}
+    methods: dict[str, argparse._ArgumentGroup] = {}
+    for name, setting in table.items():
+        if not setting.option.public:
+            continue
+        if setting.method is not None:
+            group = methods.setdefault(setting.method, parser.add_argument_group(f"--method {setting.method} only"))
+        else:
+            group = models[setting.role] if setting.role else sampling
+        if setting.option.const is not None:
+            group.add_argument(*setting.flags, dest=name, action="store_const", const=setting.option.const,
+                               default=None, help=setting.help())
+            continue
+        help_text = setting.help() + (n_help if name == "n" and n_help else _default_text(setting))
+        group.add_argument(*setting.flags, dest=name, type=setting.option.parse, default=None,
+                           metavar=setting.option.metavar, help=help_text)
+
+
+def settings_from_args(args: argparse.Namespace) -> dict[str, Any]:
+    """The settings options as the schema names them (None where not given)."""
+    return {name: getattr(args, name) for name, s in settings_table().items() if s.option.public}
+
+
+def _slots(kind: str) -> dict[str, ModelSlot]:
+    """Swappable model slots of every pair (``kind`` "models") or of their scorers ("scoring"), by option."""
+    slots: dict[str, ModelSlot] = {}
+    for entry in PAIRS.values():
+        for slot in (entry.models if kind == "models" else entry.scoring.models):
+            if slot.option:
+                slots.setdefault(slot.option, slot)
+    return slots
+
+
+def _dest(option: str) -> str:
+    return option.lstrip("-").replace("-", "_")
+
+
+def add_pair_options(parser: argparse.ArgumentParser) -> None:
+    """The model pair, its swappable models, the vocoder, device, dtype, batch size and offline mode."""
+    group = parser.add_argument_group("model pair and hardware")
+    group.add_argument("--preset", "--pair", dest="pair", choices=list(PAIRS), default=None,
+                       help="the model pair: " + "; ".join(f"{name}: {e.description}" for name, e in PAIRS.items())
+                            + f" (default {DEFAULT_PAIR})")
+    for option, slot in _slots("models").items():
+        group.add_argument(option, default=None, metavar="ID|DIR",
+                           help=f"the {slot.what}: a hub id or a local folder in its layout (default {slot.default_source})")
+    vocoders = list(dict.fromkeys(v for e in PAIRS.values() for v in e.vocoders))
+    group.add_argument("--vocoder", choices=vocoders, default=None,
+                       help="how canvases become sound (default: the pair's own: "
+                            + "; ".join(f"{n}: {e.vocoders[0]}" for n, e in PAIRS.items()) + ")")
+    group.add_argument("--device", default=None, help="cuda, cuda:1, cpu, … (default: cuda if present)")
+    group.add_argument("--dtype", default=None, help="bf16, fp16 or fp32 (default: bf16/fp16 on GPU, fp32 on CPU)")
+    group.add_argument("--batch-size", type=int, default=None, metavar="B",
+                       help="samples denoised at once (default up to 8; lower it to save memory)")
+    group.add_argument("--offline", action="store_true", help="never use the network (also HF_HUB_OFFLINE=1)")
+
+
+def add_scorer_options(group: argparse._ArgumentGroup) -> None:
+    """Other sources for the scorers' models (``--clip-model`` …)."""
+    for option, slot in _slots("scoring").items():
+        group.add_argument(option, default=None, metavar="ID|DIR", help=f"default {slot.default_source}")
+
+
+def scorer_models_from_args(args: argparse.Namespace) -> dict[str, str]:
+    """role → source for the scorers' models the user named."""
+    return {slot.role: getattr(args, _dest(option)) for option, slot in _slots("scoring").items()
+            if getattr(args, _dest(option), None)}
+
+
+def runtime_from_args(args: argparse.Namespace) -> Runtime:
+    """The Runtime the pair and hardware options describe."""
+    if args.batch_size is not None and args.batch_size < 1:
+        raise SpectrocanvasError(f"--batch-size must be at least 1, not {args.batch_size}")
+    models = {slot.role: getattr(args, _dest(option)) for option, slot in _slots("models").items()
+              if getattr(args, _dest(option), None)}
+    return Runtime(pair=args.pair, models=models, device=args.device, dtype=args.dtype, batch_size=args.batch_size,
+                   vocoder=args.vocoder, video=args.video, offline=args.offline or None, progress=not args.quiet)

@@ -1,0 +1,60 @@
+"""From a target canvas to the files a user keeps: canvas.png, audio.wav, spectrogram.png, video.mp4.
+
+Shared by every command that ends in a canvas (sonify, imprint, generate).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from spectrocanvas.canvas.analysis import audio_to_canvas
+from spectrocanvas.canvas.metrics import fidelity
+from spectrocanvas.canvas.spec import CanvasSpec
+from spectrocanvas.files.audio import WAV_SUBTYPE, read_audio, write_wav
+from spectrocanvas.files.pictures import canvas_to_pixels, save_canvas_png
+from spectrocanvas.files.video import write_spectrogram_video
+from spectrocanvas.support.timing import StageTimer
+
+
+def write_sound_outputs(
+    folder: Path,
+    *,
+    canvas: torch.Tensor,
+    waveform: torch.Tensor,
+    spec: CanvasSpec,
+    metadata: dict[str, Any],
+    timer: StageTimer,
+    video: bool = True,
+    video_progress=None,
+) -> dict[str, Any]:
+    """Write canvas.png, audio.wav, spectrogram.png and (optionally) video.mp4 for one canvas.
+
+    canvas: (n_mels, frames) target; waveform: (frames * hop,) its sound. Returns what to
+    record in meta.json: audio facts, fidelity of spectrogram.png against canvas.png, video facts.
+    """
+    with timer.stage("write_canvas"):
+        save_canvas_png(folder / "canvas.png", canvas, spec=spec, metadata={**metadata, "role": "target canvas"})
+    with timer.stage("write_audio"):
+        write_wav(folder / "audio.wav", waveform, sample_rate=spec.sample_rate)
+    with timer.stage("analyze"):
+        heard_waveform, _ = read_audio(folder / "audio.wav", sample_rate=spec.sample_rate)
+        heard = audio_to_canvas(heard_waveform, spec)
+        save_canvas_png(folder / "spectrogram.png", heard, spec=spec,
+                        metadata={**metadata, "role": "canvas re-analysed from audio.wav"})
+    peak = float(waveform.abs().max()) if waveform.numel() else 0.0
+    record: dict[str, Any] = {
+        "audio": {"file": "audio.wav", "sample_rate": spec.sample_rate, "samples": int(waveform.shape[-1]),
+                  "seconds": waveform.shape[-1] / spec.sample_rate, "subtype": WAV_SUBTYPE, "peak": peak},
+        "fidelity": fidelity(canvas, heard),
+    }
+    if video:
+        with timer.stage("video"):
+            written = write_spectrogram_video(
+                folder / "video.mp4", picture=canvas_to_pixels(heard), waveform=heard_waveform.numpy(),
+                sample_rate=spec.sample_rate, progress=video_progress)
+        # the staging folder's path means nothing once it is renamed: keep the file name only
+        record["video"] = {"file": "video.mp4", **{k: v for k, v in written.items() if k != "path"}}
+    return record

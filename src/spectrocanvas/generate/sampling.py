@@ -1,0 +1,74 @@
+"""From settings to sampler members, and the paper's joint denoising over a batch of samples.
+
+A batch holds samples that share everything but their prompts and seeds
+(:meth:`~spectrocanvas.generate.settings.GenerateSettings.sampling_key`): sample i is drawn with
+``settings[i]``'s prompts from the noise of ``seeds[i]``, so a batch may span prompt pairs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+
+import torch
+
+from spectrocanvas.diffusion.sampler import Member, compose_sample, initial_latents
+from spectrocanvas.errors import SpectrocanvasError
+from spectrocanvas.generate.settings import GenerateSettings
+from spectrocanvas.pairs.interface import ModelPair
+
+OnStep = Callable[[], None]
+
+
+def check_batch(settings: Sequence[GenerateSettings], seeds: Sequence[int]) -> GenerateSettings:
+    """The batch's shared settings (its first); refuses a batch whose samples differ in more than prompts."""
+    if not settings or len(settings) != len(seeds):
+        raise SpectrocanvasError(f"a batch needs one settings per seed, got {len(settings)} for {len(seeds)} seeds")
+    key = settings[0].sampling_key()
+    if any(s.sampling_key() != key for s in settings[1:]):
+        raise SpectrocanvasError("samples of one batch must share every setting but their prompts and seeds")
+    return settings[0]
+
+
+def _shared_or_stacked(tensors: Sequence[torch.Tensor], same: bool) -> torch.Tensor:
+    """One (1, …) conditioning shared by the batch, or (B, …) one per sample."""
+    return tensors[0] if same else torch.cat(list(tensors))
+
+
+def composition(pair: ModelPair, settings: Sequence[GenerateSettings], *,
+                starts: Mapping[str, int] | None = None) -> list[Member]:
+    """The sampler members of a batch: each member of weight > 0 with its model, per-sample
+    conditioning, guidance, weight and steps. ``starts`` overrides members' start steps by name
+    (SDS counts iterations instead)."""
+    first = settings[0]
+    members = []
+    for index, member in enumerate(first.members):
+        if member.weight <= 0.0:
+            continue
+        texts = [(s.members[index].prompt, s.members[index].negative) for s in settings]
+        same = len(set(texts)) == 1
+        conditions = [pair.condition(member.role, prompt, negative) for prompt, negative in (texts[:1] if same else texts)]
+        members.append(Member(denoiser=pair.denoiser(member.role), name=member.name,
+                              cond=_shared_or_stacked([c for c, _ in conditions], same),
+                              uncond=_shared_or_stacked([u for _, u in conditions], same),
+                              guidance=member.guidance, weight=member.weight,
+                              start=(starts or {}).get(member.name, member.start), end=member.end,
+                              schedule=pair.schedule(member.role)))
+    return members
+
+
+def start_latents(pair: ModelPair, settings: GenerateSettings, seeds: Sequence[int]) -> torch.Tensor:
+    """Unit noise (B, C, h, w) of the pair's latent space, sample i from ``seeds[i]``."""
+    shape = pair.latent_shape(settings.latent_height, settings.latent_width)
+    return initial_latents(list(seeds), shape, device=pair.device)
+
+
+def denoise_latents(settings: Sequence[GenerateSettings], seeds: Sequence[int], pair: ModelPair, *,
+                    on_step: OnStep | None = None) -> torch.Tensor:
+    """The paper's joint denoising of a batch: latents (B, C, h, w)."""
+    first = check_batch(settings, seeds)
+    members = composition(pair, settings)
+    latents = start_latents(pair, first, seeds)
+    callback = (lambda *_: on_step()) if on_step is not None else None
+    with torch.no_grad():
+        return compose_sample(latents, pair.scheduler(first.scheduler), members, num_steps=first.steps,
+                              callback=callback)

@@ -1,0 +1,80 @@
+"""Imprint a picture into an existing sound (the paper's "imprint" baseline, from files)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from spectrocanvas.files.audio import fit_length, read_audio
+from spectrocanvas.canvas.analysis import audio_to_canvas
+from spectrocanvas.canvas.carve import imprint_canvas
+from spectrocanvas.canvas.spec import AUFFUSION, CanvasSpec
+from spectrocanvas.errors import SpectrocanvasError
+from spectrocanvas.files.atomic import output_folder
+from spectrocanvas.files.records import provenance, write_json
+from spectrocanvas.files.pictures import FitMode, fit_picture, open_picture, picture_to_gray, save_canvas_png
+from spectrocanvas.tools.sonify import check_seconds, griffin_lim_vocoder
+from spectrocanvas.files.render import write_sound_outputs
+from spectrocanvas.support.timing import StageTimer
+
+
+def imprint(
+    *,
+    image: str | Path,
+    audio: str | Path,
+    output: str | Path,
+    strength: float = 0.5,
+    invert: bool = True,
+    seconds: float | None = None,
+    fit: FitMode = "stretch",
+    iterations: int | None = None,
+    video: bool = True,
+    overwrite: bool = False,
+    seed: int = 0,
+    spec: CanvasSpec = AUFFUSION,
+    progress: bool = False,
+) -> Path:
+    """Carve a picture into a sound's spectrogram; returns the output folder.
+
+    The canvas lasts ``seconds`` (default: the whole sound); the sound is cut or padded to it.
+    Writes the outputs of :func:`spectrocanvas.sonify.sonify` plus original.png.
+    """
+    if not 0.0 <= strength <= 1.0:
+        raise SpectrocanvasError(f"--strength must be between 0 and 1, not {strength:g}")
+    check_seconds(seconds)
+    output = Path(output)
+    timer = StageTimer()
+    with timer.stage("load"):
+        picture_file = open_picture(image)
+        gray = picture_to_gray(picture_file)
+        sound, source = read_audio(audio, sample_rate=spec.sample_rate)
+        frames = spec.frames_for_seconds(seconds) if seconds is not None else sound.shape[-1] // spec.hop_length
+        if frames < 1:
+            raise SpectrocanvasError(f"audio file '{audio}' is shorter than one canvas frame")
+        sound, length_fit = fit_length(sound, spec.samples_for_frames(frames))
+        original = audio_to_canvas(sound, spec)
+        picture = fit_picture(gray, height=spec.height, width=frames, fit=fit)
+        target = imprint_canvas(original, picture, strength=strength, invert=invert)
+    vocoder, bar = griffin_lim_vocoder(spec=spec, iterations=iterations, seed=seed, progress=progress)
+    parameters = {"strength": strength, "invert": invert, "seconds": spec.seconds_for_frames(frames),
+                  "fit": fit, "seed": seed, "video": video, "audio_length": length_fit}
+    with output_folder(output, overwrite=overwrite) as folder:
+        with timer.stage("reconstruct"):
+            waveform = vocoder(target[None])[0]
+        if bar is not None:
+            bar.close()
+        metadata = {"command": "imprint", "parameters": parameters, "canvas": spec.to_dict()}
+        save_canvas_png(folder / "original.png", original, spec=spec,
+                        metadata={**metadata, "role": "canvas of the untouched audio"})
+        record = write_sound_outputs(folder, canvas=target, waveform=waveform, spec=spec, metadata=metadata,
+                                     timer=timer, video=video)
+        write_json(folder / "meta.json", {
+            "command": "imprint",
+            "input": {"image": {"path": str(image), "mode": picture_file.mode, "width": picture_file.width,
+                                "height": picture_file.height},
+                      "audio": source.describe()},
+            "parameters": parameters, "canvas": spec.to_dict(), "vocoder": vocoder.describe(), **record,
+            "timings": timer.as_dict(), "provenance": provenance(),
+        })
+    return output
