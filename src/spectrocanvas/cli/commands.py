@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import errno
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 from spectrocanvas.cli.measure import add_generate_measure_options, add_measure_parsers, finish_generate, sample_hook
 from spectrocanvas.cli.options import add_pair_options, add_settings_options, runtime_from_args, settings_from_args
@@ -19,8 +19,6 @@ from spectrocanvas.tools.demo import run_demo
 from spectrocanvas.tools.imprint import imprint
 from spectrocanvas.tools.sonify import sonify
 from spectrocanvas.version import __version__
-
-Handler = Callable[[argparse.Namespace], int]
 
 EXAMPLES = """examples:
   spectrocanvas sonify photo.jpg -o photo-sound          picture → sound whose spectrogram shows it

@@ -212,10 +212,9 @@ def _first_line(error: BaseException) -> str:
 
 def _load_diffusion_model(source: str, what: str, option: str, device: torch.device, dtype: torch.dtype,
                           offline: bool | None, revision: str | None) -> DiffusionModel:
-    # diffusers and transformers take seconds to import: only when a model is loaded
-    from diffusers import AutoencoderKL, UNet2DConditionModel
-    from diffusers.utils import is_accelerate_available
-    from transformers import CLIPTextModel, CLIPTokenizer
+    from diffusers import AutoencoderKL, UNet2DConditionModel  # seconds to import: only when a model loads
+    from diffusers.utils import is_accelerate_available  # likewise
+    from transformers import CLIPTextModel, CLIPTokenizer  # likewise
 
     quiet_library_logging()
     hub_source = expand_alias(source)
