@@ -122,6 +122,24 @@ def test_warm_start_weights_and_end_change_the_result(runtime):
     assert torch.equal(latents(settings(image_end=3), pair, [0]), paper)  # ending at the last step changes nothing
 
 
+def test_a_composition_is_a_list_of_members_the_same_model_twice_included(runtime):
+    """Three members, the audio model twice: with the same prompt and the audio share split between
+    them, the mean of the noise estimates is the two-member composition's (εₐ·¼ + εₐ·¼ = εₐ·½); with
+    another prompt for the second, the canvas changes."""
+    from dataclasses import replace
+
+    pair = load_pair(runtime)
+    two = settings(image_start=0)
+    image, audio = two.members
+    split = replace(two, members=(image, replace(audio, weight=0.25),
+                                  replace(audio, name="audio2", weight=0.25)))
+    together = latents(split, pair, [0])
+    assert (together - latents(two, pair, [0])).abs().max() <= BATCH_RTOL * together.abs().max()
+    other = replace(split, members=(*split.members[:2], replace(split.members[2], prompt="rain")))
+    assert not torch.allclose(latents(other, pair, [0]), together)
+    assert other.options()["audio2_prompt"] == "rain" and other.prompts() == {"image": "a castle", "audio": "bells"}
+
+
 def test_interrupted_run_resumes_without_redoing_or_losing(runtime, tmp_path, monkeypatch):
     generate_module = runs_module
     real_write = generate_module.write_sample

@@ -112,6 +112,11 @@ def test_method_defaults_apply_only_to_options_left_unset():
     assert _options("image-only", strict=False, audio_weight=0.5)["audio_weight"] == 0.0
     with pytest.raises(SpectrocanvasError, match="applies to --method sds"):
         _options("denoise", sds_lr=0.1)
+    with pytest.raises(SpectrocanvasError, match="fixes --image-end to the last step"):
+        _options("image-only", image_end=40)  # a reference runs its model over every step
+    assert _options("imprint", strict=False, image_end=40)["image_end"] is None
+    with pytest.raises(SpectrocanvasError, match="no model denoises step 2 of 5"):
+        _options("denoise", steps=5, image_start=0, image_end=2, audio_start=3)
     with pytest.raises(SpectrocanvasError, match="sds-image-start"):
         _settings("sds", sds_iterations=3, sds_image_start=3)
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from spectrocanvas.errors import SpectrocanvasError
 from spectrocanvas.generate.resolve import settings_table
 from spectrocanvas.generate.schema import Setting
 from spectrocanvas.pairs.interface import ROLES, Derived, ModelSlot, Runtime
@@ -75,7 +74,7 @@ def _dest(option: str) -> str:
 def add_pair_options(parser: argparse.ArgumentParser) -> None:
     """The model pair, its swappable models, the vocoder, device, dtype, batch size and offline mode."""
     group = parser.add_argument_group("model pair and hardware")
-    group.add_argument("--preset", "--pair", dest="pair", choices=list(PAIRS), default=None,
+    group.add_argument("--preset", "--pair", dest="pair", choices=list(PAIRS), default=None, metavar="PAIR",
                        help="the model pair: " + "; ".join(f"{name}: {e.description}" for name, e in PAIRS.items())
                             + f" (default {DEFAULT_PAIR})")
     for option, slot in _slots("models").items():
@@ -105,9 +104,7 @@ def scorer_models_from_args(args: argparse.Namespace) -> dict[str, str]:
 
 
 def runtime_from_args(args: argparse.Namespace) -> Runtime:
-    """The Runtime the pair and hardware options describe."""
-    if args.batch_size is not None and args.batch_size < 1:
-        raise SpectrocanvasError(f"--batch-size must be at least 1, not {args.batch_size}")
+    """The Runtime the pair and hardware options describe (checked against the pair where it is used)."""
     models = {slot.role: getattr(args, _dest(option)) for option, slot in _slots("models").items()
               if getattr(args, _dest(option), None)}
     return Runtime(pair=args.pair, models=models, device=args.device, dtype=args.dtype, batch_size=args.batch_size,

@@ -131,7 +131,7 @@ class Method:
     alone: str | None = None
     """The role that runs alone (a single-model reference), if any."""
     from_first_step: bool = False
-    """Every model denoises from step 0 (the baselines have no warm start)."""
+    """Every model denoises every step, from step 0 (the baselines have no warm start)."""
     reference: bool = False
     """A single-model reference row, listed last in comparisons."""
     resolve: Callable[[Mapping[str, Any], Mapping[str, str]], dict[str, Any]] | None = field(default=None, repr=False)
@@ -147,6 +147,7 @@ class Method:
             values.update({f"{name}_weight": 1.0 if role == self.alone else 0.0 for name, role in members.items()})
         if self.from_first_step:
             values.update({f"{name}_start": 0 for name in members})
+            values.update({f"{name}_end": None for name in members})
         return values
 
     def label_for(self, entry: PairEntry) -> str:

@@ -67,13 +67,16 @@ def resolve_settings(options: Mapping[str, Any], *, pair: PairEntry | str | None
     for name, value in fixed.items():
         if name in chosen and chosen[name] != value:
             if strict:
-                raise SpectrocanvasError(f"--method {method} fixes {flag(name)} to {value:g}; leave it out")
+                to = "the last step" if value is None else f"{value:g}"
+                raise SpectrocanvasError(f"--method {method} fixes {flag(name)} to {to}; leave it out")
             del chosen[name]
 
     values: dict[str, Any] = {o.key: o.default for o in RUN_OPTIONS}
     values.update({f"{role}_{o.key}": o.default for role in members for o in MEMBER_OPTIONS})
     values.update({o.key: o.default for o in spec.options})
     for group in (*entry.defaults, *entry.method_defaults.get(method, ())):
+        if set(group) - set(table):
+            raise ValueError(f"pair {entry.name}'s defaults name unknown settings {sorted(set(group) - set(table))}")
         if not any(name in chosen for name in group):
             values.update(group)
     values.update(chosen)

@@ -134,6 +134,10 @@ class GenerateSettings:
         if min(m.start for m in active) != 0:
             raise SpectrocanvasError("some model must denoise from the first step: set one of "
                                      + ", ".join(flag(f"{m.name}_start") for m in active) + " to 0")
+        idle = [i for i in range(self.steps) if not any(m.start <= i < (m.end or self.steps) for m in active)]
+        if idle:
+            ranges = " and ".join(f"{flag(m.name + '_start')}/{flag(m.name + '_end')}" for m in active)
+            raise SpectrocanvasError(f"no model denoises step {idle[0]} of {self.steps}: check {ranges}")
 
 
 def _member_problems(member: MemberSettings, steps: int) -> list[str]:

@@ -34,7 +34,8 @@ class PocketPair:
     entry: PairEntry
     models: PocketModels
     vocoder: Vocoder
-    weights_dir: Path
+    weights_dir: Path | None
+    """Where the weights came from (None: built in memory, as from a training run's checkpoint)."""
 
     @property
     def spec(self) -> CanvasSpec:
@@ -75,7 +76,7 @@ class PocketPair:
 
     def describe(self) -> dict[str, Any]:
         record = self.models.record
-        return {"pair": NAME, "weights": str(self.weights_dir),
+        return {"pair": NAME, "weights": None if self.weights_dir is None else str(self.weights_dir),
                 **{role: {**getattr(self.models, role).describe(), "training_steps": record.get(role, {}).get("steps")}
                    for role in ("image", "audio")}}
 
