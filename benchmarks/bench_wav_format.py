@@ -24,8 +24,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_griffinlim import PHOTOGRAPHS, cpu_name, photograph_canvas  # noqa: E402
 
 from spectrocanvas.canvas import AUFFUSION  # noqa: E402
-from spectrocanvas.canvas.metrics import ssim  # noqa: E402
 from spectrocanvas.canvas.analysis import audio_to_canvas  # noqa: E402
+from spectrocanvas.canvas.metrics import ssim  # noqa: E402
 from spectrocanvas.canvas.vocoders import GriffinLimVocoder  # noqa: E402
 
 DARK = 0.3

@@ -5,8 +5,8 @@ import pytest
 import soundfile
 import torch
 
-from spectrocanvas.files.audio import fit_length, read_audio, write_wav
 from spectrocanvas.errors import SpectrocanvasError
+from spectrocanvas.files.audio import fit_length, read_audio, write_wav
 
 
 @pytest.mark.parametrize("rate,channels,fmt", [(44100, 2, "WAV"), (48000, 1, "FLAC"), (8000, 3, "WAV"),

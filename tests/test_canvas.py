@@ -8,8 +8,8 @@ import pytest
 import torch
 
 from spectrocanvas.canvas import AUFFUSION, CanvasSpec
-from spectrocanvas.canvas.mel import mel_filterbank
 from spectrocanvas.canvas.analysis import audio_to_canvas, canvas_to_log_mel, canvas_to_mel, mel_to_canvas, stft
+from spectrocanvas.canvas.mel import mel_filterbank
 
 GRID = [
     AUFFUSION,

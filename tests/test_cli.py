@@ -75,8 +75,8 @@ def test_sonify_video_has_one_stream_of_each_kind_and_the_right_duration(sonifie
 
 
 def test_spectrogram_png_matches_the_wav(sonified):
-    from spectrocanvas.files.audio import read_audio
     from spectrocanvas.canvas.analysis import audio_to_canvas
+    from spectrocanvas.files.audio import read_audio
 
     waveform, _ = read_audio(sonified / "audio.wav", sample_rate=16000)
     shown = picture_to_gray(open_picture(sonified / "spectrogram.png"))
@@ -189,10 +189,10 @@ def test_demo_runs_offline(tmp_path, capsys):
 
 @pytest.mark.slow  # the whole demo again, with tiny pocket weights
 def test_demo_composes_with_the_pocket_pair(tmp_path, capsys, monkeypatch):
+    from pocket_tiny import write_tiny_pocket
+
     from spectrocanvas.pairs.pocket.weights import WEIGHTS_ENV
     from spectrocanvas.tools.demo import DEMO_PAIR, DEMO_PROMPTS, DEMO_SAMPLES
-
-    from pocket_tiny import write_tiny_pocket
 
     monkeypatch.setenv(WEIGHTS_ENV, str(write_tiny_pocket(tmp_path / "weights", judges=False)))
     out = tmp_path / "demo"

@@ -5,9 +5,9 @@ import json
 import numpy as np
 import pytest
 import soundfile
+import tiny_models
 import torch
 
-import tiny_models
 from spectrocanvas.cli import main
 from spectrocanvas.errors import SpectrocanvasError
 from spectrocanvas.files.pictures import open_picture, picture_to_gray

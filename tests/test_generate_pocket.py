@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import soundfile
 import torch
+from pocket_tiny import write_tiny_pocket
 
 from spectrocanvas.cli import main
 from spectrocanvas.errors import SpectrocanvasError
@@ -20,8 +21,6 @@ from spectrocanvas.pairs.pocket.networks import KINDS
 from spectrocanvas.pairs.pocket.spec import CANVAS_SHAPE, POCKET, SAMPLES
 from spectrocanvas.pairs.pocket.vocab import IMAGE_CLASSES, SOUND_CLASSES
 from spectrocanvas.pairs.pocket.weights import WEIGHTS_ENV, weights_file
-
-from pocket_tiny import write_tiny_pocket
 
 POCKET_RUNTIME = Runtime(pair="pocket", video=False)
 

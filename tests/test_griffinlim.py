@@ -15,9 +15,9 @@ import torch
 import torch.nn.functional as F
 
 from spectrocanvas.canvas import AUFFUSION, CanvasSpec
+from spectrocanvas.canvas.analysis import audio_to_canvas, magnitude, stft
 from spectrocanvas.canvas.griffinlim import _Frames, griffin_lim
 from spectrocanvas.canvas.metrics import ssim
-from spectrocanvas.canvas.analysis import audio_to_canvas, magnitude, stft
 from spectrocanvas.canvas.vocoders import GriffinLimVocoder
 
 SPECS = {

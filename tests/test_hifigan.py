@@ -4,14 +4,22 @@ import math
 import warnings
 
 import pytest
+import tiny_models
 import torch
 from torch import nn
 
-import tiny_models
 from spectrocanvas.canvas import AUFFUSION
-from spectrocanvas.canvas.hifigan import (AUFFUSION_HIFIGAN_CONFIG, HiFiGANGenerator, HiFiGANVocoder, VocoderConfigError,
-                                   build_generator, check_config, fold_weight_norm, upsample_padding)
 from spectrocanvas.canvas.analysis import canvas_to_log_mel
+from spectrocanvas.canvas.hifigan import (
+    AUFFUSION_HIFIGAN_CONFIG,
+    HiFiGANGenerator,
+    HiFiGANVocoder,
+    VocoderConfigError,
+    build_generator,
+    check_config,
+    fold_weight_norm,
+    upsample_padding,
+)
 from spectrocanvas.canvas.vocoders import Vocoder
 
 

@@ -3,14 +3,13 @@
 import csv
 import io
 import json
-from dataclasses import replace
 
 import pytest
 import soundfile
-import torch
-
 import tiny_models
+import torch
 from scorer_models import make_tiny_clap, make_tiny_clip
+
 from spectrocanvas.canvas.carve import imprint_canvas
 from spectrocanvas.cli import main
 from spectrocanvas.errors import SpectrocanvasError

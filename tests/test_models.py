@@ -5,24 +5,32 @@ import shutil
 from pathlib import Path
 
 import pytest
+import tiny_models
 import torch
 from huggingface_hub import constants
 
-import tiny_models
 from spectrocanvas.canvas import AUFFUSION
-from spectrocanvas.errors import SpectrocanvasError
 from spectrocanvas.canvas.hifigan import HiFiGANVocoder, VocoderConfigError
-from spectrocanvas.pairs.hub import ModelNotFoundError
 from spectrocanvas.diffusion.sampler import ScheduleMismatchError, check_shared_schedule
+from spectrocanvas.errors import SpectrocanvasError
 from spectrocanvas.pairs.cache import clear_model_cache
-from spectrocanvas.pairs.sd_models import (SOURCE_ALIASES, ModelLoadError, default_dtype, load_diffusion_model,
-                                           load_vocoder, resolve_dtype, unet_denoiser)
+from spectrocanvas.pairs.hub import ModelNotFoundError
+from spectrocanvas.pairs.sd_models import (
+    SOURCE_ALIASES,
+    ModelLoadError,
+    default_dtype,
+    load_diffusion_model,
+    load_vocoder,
+    resolve_dtype,
+    unet_denoiser,
+)
+
+from spectrocanvas.canvas.analysis import canvas_to_log_mel
+from spectrocanvas.canvas.vocoders import Vocoder
 
 ROLE = {"image": {"what": "image model", "option": "--image-model"},
         "audio": {"what": "audio model", "option": "--audio-model"}}
 """How the real pair names each model in messages (its ModelSlot)."""
-from spectrocanvas.canvas.analysis import canvas_to_log_mel
-from spectrocanvas.canvas.vocoders import Vocoder
 
 
 @pytest.fixture(scope="session")

@@ -7,8 +7,7 @@ from PIL import Image
 
 from spectrocanvas.canvas import CanvasSpec
 from spectrocanvas.errors import SpectrocanvasError
-from spectrocanvas.files.pictures import (canvas_spec_of, fit_picture, open_picture, picture_to_gray,
-                                    save_canvas_png)
+from spectrocanvas.files.pictures import canvas_spec_of, fit_picture, open_picture, picture_to_gray, save_canvas_png
 
 
 @pytest.fixture
@@ -101,7 +100,8 @@ def test_truncated_png_is_refused(tmp_path, gradient):
 
 
 def test_decompression_bomb_is_refused_before_decoding(tmp_path):
-    import zlib, struct
+    import struct
+    import zlib
 
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))

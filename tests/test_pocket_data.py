@@ -4,12 +4,10 @@ properties each class is meant to have."""
 import pytest
 import torch
 
-from spectrocanvas.pairs.pocket.training import data, shapes, sounds
-from spectrocanvas.pairs.pocket.spec import HEIGHT, POCKET, SAMPLES, WIDTH, from_model, to_model
-from spectrocanvas.pairs.pocket.vocab import IMAGE_CLASSES, SOUND_CLASSES
 from spectrocanvas.canvas.analysis import audio_to_canvas
-
-
+from spectrocanvas.pairs.pocket.spec import HEIGHT, POCKET, SAMPLES, WIDTH, from_model, to_model
+from spectrocanvas.pairs.pocket.training import data, shapes, sounds
+from spectrocanvas.pairs.pocket.vocab import IMAGE_CLASSES, SOUND_CLASSES
 
 
 def gen(seed: int) -> torch.Generator:

@@ -6,6 +6,7 @@ import json
 
 import pytest
 import torch
+from pocket_tiny import pocket_canvases, write_tiny_pocket
 
 from spectrocanvas.cli import main
 from spectrocanvas.errors import SpectrocanvasError
@@ -24,8 +25,6 @@ from spectrocanvas.pairs.pocket.pair import comparison_pairs
 from spectrocanvas.pairs.pocket.training.judge_check import judge_accuracy
 from spectrocanvas.pairs.pocket.vocab import IMAGE_CLASSES, SOUND_CLASSES, class_pairs
 from spectrocanvas.pairs.pocket.weights import WEIGHTS_ENV, load_pocket
-
-from pocket_tiny import pocket_canvases, write_tiny_pocket
 
 
 @pytest.fixture(scope="module")

@@ -3,6 +3,7 @@ composition sampler (tiny random models written in the shipped format; no traini
 
 import pytest
 import torch
+from pocket_tiny import TINY_UNET, pocket_canvases, write_tiny_pocket
 
 from spectrocanvas.diffusion.ddim import ClippedDDIM
 from spectrocanvas.diffusion.sampler import check_shared_schedule
@@ -13,9 +14,6 @@ from spectrocanvas.pairs.pocket.schedule import pocket_scheduler, scheduler_conf
 from spectrocanvas.pairs.pocket.unet import PocketUNet, UNetConfig
 from spectrocanvas.pairs.pocket.vocab import IMAGE_CLASSES, SOUND_CLASSES, class_index, null_class
 from spectrocanvas.pairs.pocket.weights import WEIGHTS_ENV, load_pocket
-
-from pocket_tiny import TINY_UNET, pocket_canvases, write_tiny_pocket
-
 
 
 def test_vocabulary_indices_and_null_class():

@@ -8,6 +8,7 @@ cores): they are marked ``slow`` and run by ``make test-slow`` (CI runs both tar
 
 import pytest
 import torch
+from pocket_tiny import pocket_canvases
 
 from spectrocanvas.generate.prompt_files import PromptPair
 from spectrocanvas.generate.runs import load_pair
@@ -17,8 +18,6 @@ from spectrocanvas.pairs.pocket.judges import PocketJudges
 from spectrocanvas.pairs.pocket.networks import KINDS
 from spectrocanvas.pairs.pocket.training import data
 from spectrocanvas.pairs.pocket.weights import WEIGHTS_DIR, WEIGHTS_ENV, load_pocket, weights_file
-
-from pocket_tiny import pocket_canvases
 
 pytestmark = pytest.mark.skipif(not all(weights_file(k).is_file() for k in KINDS),
                                 reason=f"pocket weights not exported to {WEIGHTS_DIR} yet")

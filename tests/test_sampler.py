@@ -8,7 +8,6 @@ import functools
 import pytest
 import torch
 
-from spectrocanvas.errors import SpectrocanvasError
 from spectrocanvas.diffusion.sampler import (
     CompositionError,
     Member,
@@ -17,13 +16,14 @@ from spectrocanvas.diffusion.sampler import (
     compose_sample,
     initial_latents,
 )
-from spectrocanvas.support.batching import batched
 from spectrocanvas.diffusion.schedulers import (
     SCHEDULERS,
     SchedulerOptionError,
     UnknownSchedulerError,
     make_scheduler,
 )
+from spectrocanvas.errors import SpectrocanvasError
+from spectrocanvas.support.batching import batched
 
 # SD 1.5's scheduler_config (Auffusion ships the same noise schedule).
 SD_SCHEDULE = {

@@ -11,7 +11,6 @@ import torch  # noqa: E402
 from scorer_models import make_tiny_clap, make_tiny_clip  # noqa: E402
 
 from spectrocanvas.errors import SpectrocanvasError  # noqa: E402
-from spectrocanvas.pairs.hub import ModelNotFoundError  # noqa: E402
 from spectrocanvas.pairs.clip_clap import (  # noqa: E402
     CLAP_PRESET,
     CLIP_PRESET,
@@ -22,6 +21,7 @@ from spectrocanvas.pairs.clip_clap import (  # noqa: E402
     resample_to,
     window_starts,
 )
+from spectrocanvas.pairs.hub import ModelNotFoundError  # noqa: E402
 
 PROMPTS = ["a photo of a dog", "castle bells", "a cat"]
 

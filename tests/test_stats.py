@@ -7,7 +7,15 @@ import math
 import pytest
 
 from spectrocanvas.errors import SpectrocanvasError
-from spectrocanvas.measure.stats import keep_top, keep_top_indices, mean_ci, t_cdf, t_quantile, top_count, wilson_interval
+from spectrocanvas.measure.stats import (
+    keep_top,
+    keep_top_indices,
+    mean_ci,
+    t_cdf,
+    t_quantile,
+    top_count,
+    wilson_interval,
+)
 from spectrocanvas.measure.tables import summary_table
 from spectrocanvas.pairs.interface import SummaryColumn
 

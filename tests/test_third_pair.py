@@ -9,14 +9,21 @@ from collections.abc import Sequence
 from typing import Any
 
 import pytest
-
 import tiny_models
+
 from spectrocanvas.canvas.spec import AUFFUSION
 from spectrocanvas.canvas.vocoders import GriffinLimVocoder
 from spectrocanvas.cli import main
 from spectrocanvas.pairs import registry
-from spectrocanvas.pairs.interface import (Comparison, ModelSlot, PairEntry, Runtime, ScoredSample, ScorerRequest,
-                                           Scoring, SummaryColumn)
+from spectrocanvas.pairs.interface import (
+    Comparison,
+    ModelSlot,
+    PairEntry,
+    Runtime,
+    ScoredSample,
+    Scoring,
+    SummaryColumn,
+)
 from spectrocanvas.pairs.sd_auffusion import SdAuffusionPair
 from spectrocanvas.pairs.sd_models import load_diffusion_model
 
@@ -58,7 +65,8 @@ THIRD = PairEntry(
 @pytest.fixture
 def third(tmp_path_factory, monkeypatch):
     root = tmp_path_factory.mktemp("third")
-    MODELS.update(image=str(tiny_models.save_tiny_sd(root / "sd")), audio=str(tiny_models.save_tiny_auffusion(root / "a")))
+    MODELS.update(image=str(tiny_models.save_tiny_sd(root / "sd")),
+                  audio=str(tiny_models.save_tiny_auffusion(root / "auffusion")))
     monkeypatch.setitem(registry.PAIRS, THIRD.name, THIRD)  # the one registry line
     return THIRD
 

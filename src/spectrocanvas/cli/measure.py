@@ -11,8 +11,14 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from spectrocanvas.cli.options import (add_pair_options, add_scorer_options, add_settings_options, runtime_from_args,
-                                       scorer_models_from_args, settings_from_args)
+from spectrocanvas.cli.options import (
+    add_pair_options,
+    add_scorer_options,
+    add_settings_options,
+    runtime_from_args,
+    scorer_models_from_args,
+    settings_from_args,
+)
 from spectrocanvas.errors import SpectrocanvasError
 from spectrocanvas.generate.methods import METHODS, parse_methods
 from spectrocanvas.measure.compare import COMPARISON_CSV, COMPARISON_MD, compare

@@ -79,7 +79,8 @@ def add_pair_options(parser: argparse.ArgumentParser) -> None:
                             + f" (default {DEFAULT_PAIR})")
     for option, slot in _slots("models").items():
         group.add_argument(option, default=None, metavar="ID|DIR",
-                           help=f"the {slot.what}: a hub id or a local folder in its layout (default {slot.default_source})")
+                           help=f"the {slot.what}: a hub id or a local folder in its layout "
+                                f"(default {slot.default_source})")
     vocoders = list(dict.fromkeys(v for e in PAIRS.values() for v in e.vocoders))
     group.add_argument("--vocoder", choices=vocoders, default=None,
                        help="how canvases become sound (default: the pair's own: "

@@ -24,7 +24,7 @@ from spectrocanvas.diffusion.noise_schedule import alphas_cumprod_of
 from spectrocanvas.diffusion.sampler import check_shared_schedule
 from spectrocanvas.diffusion.sds import sds_optimise
 from spectrocanvas.errors import SpectrocanvasError
-from spectrocanvas.generate.sampling import (OnStep, check_batch, composition, denoise_latents, start_latents)
+from spectrocanvas.generate.sampling import OnStep, check_batch, composition, denoise_latents, start_latents
 from spectrocanvas.generate.schema import Option
 from spectrocanvas.generate.settings import GenerateSettings
 from spectrocanvas.pairs.interface import ModelPair, PairEntry

@@ -38,7 +38,8 @@ def _row(row: Mapping[str, Any], where: str) -> PromptPair:
     allowed = set(columns())
     unknown = sorted(set(row) - allowed)
     if unknown:
-        raise SpectrocanvasError(f"{where}: unknown column(s) {', '.join(unknown)}; allowed: {', '.join(sorted(allowed))}")
+        raise SpectrocanvasError(f"{where}: unknown column(s) {', '.join(unknown)}; "
+                                 f"allowed: {', '.join(sorted(allowed))}")
     options: dict[str, Any] = {}
     for key, value in row.items():
         if key == "name" or value is None or (isinstance(value, str) and not value.strip() and key not in REQUIRED):

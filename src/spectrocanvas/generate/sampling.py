@@ -46,7 +46,8 @@ def composition(pair: ModelPair, settings: Sequence[GenerateSettings], *,
             continue
         texts = [(s.members[index].prompt, s.members[index].negative) for s in settings]
         same = len(set(texts)) == 1
-        conditions = [pair.condition(member.role, prompt, negative) for prompt, negative in (texts[:1] if same else texts)]
+        conditions = [pair.condition(member.role, prompt, negative)
+                      for prompt, negative in (texts[:1] if same else texts)]
         members.append(Member(denoiser=pair.denoiser(member.role), name=member.name,
                               cond=_shared_or_stacked([c for c, _ in conditions], same),
                               uncond=_shared_or_stacked([u for _, u in conditions], same),

@@ -12,7 +12,6 @@ plays it), fast enough to sweep settings:
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from collections.abc import Mapping, Sequence

@@ -23,10 +23,18 @@ from spectrocanvas.canvas.vocoders import GriffinLimVocoder, Vocoder
 from spectrocanvas.diffusion.sampler import Denoiser
 from spectrocanvas.diffusion.schedulers import make_scheduler
 from spectrocanvas.pairs.clip_clap import CLAP_PRESET, CLIP_PRESET, COLUMNS, SCORE_KEYS, ClipClapScorer
-from spectrocanvas.pairs.interface import Comparison, Derived, ModelSlot, PairEntry, Runtime, ScorerRequest, Scoring
 from spectrocanvas.pairs.hub import ModelNotFoundError, resolve_model
-from spectrocanvas.pairs.sd_models import (DiffusionModel, decode_canvas, decode_pixels, diffusion_patterns,
-                                           expand_alias, load_diffusion_model, load_vocoder, unet_denoiser)
+from spectrocanvas.pairs.interface import Comparison, Derived, ModelSlot, PairEntry, Runtime, ScorerRequest, Scoring
+from spectrocanvas.pairs.sd_models import (
+    DiffusionModel,
+    decode_canvas,
+    decode_pixels,
+    diffusion_patterns,
+    expand_alias,
+    load_diffusion_model,
+    load_vocoder,
+    unet_denoiser,
+)
 
 NAME = "sd15-auffusion"
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from spectrocanvas.files.audio import read_audio
+from spectrocanvas.canvas.analysis import audio_to_canvas
 from spectrocanvas.canvas.spec import AUFFUSION, CanvasSpec
 from spectrocanvas.errors import OutputExistsError, SpectrocanvasError
 from spectrocanvas.files.atomic import atomic_path
-from spectrocanvas.files.records import provenance
+from spectrocanvas.files.audio import read_audio
 from spectrocanvas.files.pictures import save_canvas_png
-from spectrocanvas.canvas.analysis import audio_to_canvas
+from spectrocanvas.files.records import provenance
 
 
 def analyze(*, audio: str | Path, output: str | Path, overwrite: bool = False,

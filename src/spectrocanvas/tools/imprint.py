@@ -4,19 +4,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import torch
-
-from spectrocanvas.files.audio import fit_length, read_audio
 from spectrocanvas.canvas.analysis import audio_to_canvas
 from spectrocanvas.canvas.carve import imprint_canvas
 from spectrocanvas.canvas.spec import AUFFUSION, CanvasSpec
 from spectrocanvas.errors import SpectrocanvasError
 from spectrocanvas.files.atomic import output_folder
-from spectrocanvas.files.records import provenance, write_json
+from spectrocanvas.files.audio import fit_length, read_audio
 from spectrocanvas.files.pictures import FitMode, fit_picture, open_picture, picture_to_gray, save_canvas_png
-from spectrocanvas.tools.sonify import check_seconds, griffin_lim_vocoder
+from spectrocanvas.files.records import provenance, write_json
 from spectrocanvas.files.render import write_sound_outputs
 from spectrocanvas.support.timing import StageTimer
+from spectrocanvas.tools.sonify import check_seconds, griffin_lim_vocoder
 
 
 def imprint(

@@ -8,14 +8,14 @@ from typing import Any
 import torch
 
 from spectrocanvas.canvas.spec import AUFFUSION, CanvasSpec
+from spectrocanvas.canvas.vocoders import GriffinLimVocoder
 from spectrocanvas.errors import SpectrocanvasError
 from spectrocanvas.files.atomic import output_folder
-from spectrocanvas.files.records import provenance, write_json
 from spectrocanvas.files.pictures import FitMode, canvas_spec_of, fit_picture, open_picture, picture_to_gray
-from spectrocanvas.support.progress import progress_bar
+from spectrocanvas.files.records import provenance, write_json
 from spectrocanvas.files.render import write_sound_outputs
+from spectrocanvas.support.progress import progress_bar
 from spectrocanvas.support.timing import StageTimer
-from spectrocanvas.canvas.vocoders import GriffinLimVocoder
 
 DEFAULT_SECONDS = 10.24
 """The paper's canvas: 1024 frames of Auffusion's 10.24 s training clips."""

@@ -1,7 +1,8 @@
 """The pocket pair's sampling defaults, chosen by the sweep in BENCHMARKS.md (``python -m
 spectrocanvas.measure.study --pair pocket --sweep``) on the shipped weights.
 
-They fill the options a user leaves unset with ``--preset pocket`` (see :mod:`~.pair`). They differ from the paper's real-model values: the image model's
+They fill the options a user leaves unset with ``--preset pocket`` (see :mod:`~.pair`). They
+differ from the paper's real-model values: the image model's
 guidance is the paper's 10 but the audio model's is 5, and the audio model's share is a quarter
 (a pocket sound class fills the whole canvas with its pattern, while a shape is a small object
 that the composition must keep: at equal shares the sound drowns the shape), 50 DDIM steps, no

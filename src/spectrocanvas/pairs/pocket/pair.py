@@ -18,10 +18,10 @@ from spectrocanvas.errors import SpectrocanvasError
 from spectrocanvas.pairs.interface import Comparison, ModelSlot, PairEntry, Runtime, ScorerRequest, Scoring
 from spectrocanvas.pairs.pocket import defaults
 from spectrocanvas.pairs.pocket.judges import COLUMNS, JUDGE_KEYS, PocketJudges
+from spectrocanvas.pairs.pocket.networks import KINDS
 from spectrocanvas.pairs.pocket.schedule import pocket_scheduler
 from spectrocanvas.pairs.pocket.spec import CANVAS_SHAPE, from_model
 from spectrocanvas.pairs.pocket.vocab import class_index, class_pairs
-from spectrocanvas.pairs.pocket.networks import KINDS
 from spectrocanvas.pairs.pocket.weights import PocketModels, default_weights_dir, load_pocket, weights_file
 
 NAME = "pocket"

@@ -8,7 +8,6 @@ seeds and settings.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path

@@ -18,7 +18,6 @@ import argparse
 import csv
 import json
 import math
-import os
 import signal
 import sys
 import time
