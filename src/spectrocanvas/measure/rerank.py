@@ -1,7 +1,7 @@
 """`generate --keep-top F`: keep the samples in the top fraction F of every score of their pair's
 scorer (CLIP and CLAP for SD 1.5 + Auffusion, both judges' scores for the pocket pair).
 
-The official re-ranking (:func:`spectrocanvas.stats.keep_top_indices`), applied per run folder —
+The official re-ranking (:func:`spectrocanvas.measure.stats.keep_top_indices`), applied per run folder —
 per prompt pair — since the scores of different prompts are not comparable. Nothing is
 deleted: the kept sample folders are listed in ``OUT/top.json``.
 """
