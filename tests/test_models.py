@@ -10,7 +10,9 @@ import torch
 from huggingface_hub import constants
 
 from spectrocanvas.canvas import AUFFUSION
+from spectrocanvas.canvas.analysis import canvas_to_log_mel
 from spectrocanvas.canvas.hifigan import HiFiGANVocoder, VocoderConfigError
+from spectrocanvas.canvas.vocoders import Vocoder
 from spectrocanvas.diffusion.sampler import ScheduleMismatchError, check_shared_schedule
 from spectrocanvas.errors import SpectrocanvasError
 from spectrocanvas.pairs.cache import clear_model_cache
@@ -24,9 +26,6 @@ from spectrocanvas.pairs.sd_models import (
     resolve_dtype,
     unet_denoiser,
 )
-
-from spectrocanvas.canvas.analysis import canvas_to_log_mel
-from spectrocanvas.canvas.vocoders import Vocoder
 
 ROLE = {"image": {"what": "image model", "option": "--image-model"},
         "audio": {"what": "audio model", "option": "--audio-model"}}

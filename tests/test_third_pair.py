@@ -55,8 +55,10 @@ THIRD = PairEntry(
                     load=lambda request: Loudness()),
     comparison=Comparison(methods=("denoise", "audio-only"), samples_per_pair=2,
                           prompt_pairs=lambda seed, n: [{"image_prompt": "a castle", "audio_prompt": "bells"}]),
+    spec=AUFFUSION,
     defaults=({"steps": 2}, {"image_guidance": 3.0}, {"audio_guidance": 4.0}, {"audio_weight": 0.7},
-              {"crop_columns": 0}, {"latent_height": 32}, {"latent_width": 8}),
+              {"crop_columns": 0}),
+    native_latent=(32, 8),
     vocoders=("griffinlim",),
     devices=("cpu",),
 )

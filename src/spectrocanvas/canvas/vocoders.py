@@ -53,3 +53,22 @@ class GriffinLimVocoder:
     def describe(self) -> dict[str, Any]:
         return {"name": "griffinlim", "iterations": self.iterations, "momentum": self.momentum,
                 "mel_iterations": self.mel_iterations, "seed": self.seed}
+
+
+def play_looped(vocoder: Vocoder, canvas: torch.Tensor, *, crossfade: int | None = None) -> torch.Tensor:
+    """A waveform that loops without a click: canvas (B, n_mels, frames) → (B, frames · hop).
+
+    The canvas is played three times in a row and the middle copy kept, so both of its ends were
+    made with their neighbours in place; its first ``crossfade`` samples (default one analysis
+    window) then fade in from what followed it, so the last sample runs on into the first.
+    """
+    hop = vocoder.spec.hop_length
+    length = canvas.shape[-1] * hop
+    wave = vocoder(torch.cat([canvas, canvas, canvas], dim=-1))
+    middle = wave[..., length: 2 * length].clone()
+    fade = min(crossfade if crossfade is not None else vocoder.spec.win_length, length)
+    if fade > 0:
+        ramp = torch.linspace(0.0, 1.0, fade, dtype=wave.dtype, device=wave.device)
+        follows = wave[..., 2 * length: 2 * length + fade]
+        middle[..., :fade] = follows * (1 - ramp) + middle[..., :fade] * ramp
+    return middle

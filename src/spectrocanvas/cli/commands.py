@@ -32,6 +32,25 @@ EXAMPLES = """examples:
 """
 
 
+GENERATE_EXAMPLES = """examples:
+  spectrocanvas generate --image-prompt "a castle with bell towers, grayscale" --audio-prompt "bell ringing" \\
+      -n 8 --keep-top 0.25 -o castle           the paper's method; keep the best quarter
+  spectrocanvas generate --preset pocket --image-prompt star --audio-prompt drone --seconds 16 -o long
+                                               16 s: the models' 2 s window, overlapping, blended
+  spectrocanvas generate --preset pocket --image-prompt circle --audio-prompt rain --loop -o loop
+                                               a loop: its end runs on into its start
+  spectrocanvas generate --preset pocket --image-prompt triangle --init-audio mine.wav --strength 0.8 -o mine
+                                               start from your recording (its length; its class unsaid)
+  spectrocanvas generate --preset pocket --audio-prompt bell --init-image logo.png --strength 0.6 -o logo
+                                               start from a picture
+  spectrocanvas generate --preset pocket --pairs pairs.jsonl -o many
+                                               one folder per row; rows may set any option by its name
+
+Models are hub ids or local folders in the same layout. The method succeeds on a fraction of
+samples: make several (-n) and keep the best (--keep-top).
+"""
+
+
 def _add_output_options(parser: argparse.ArgumentParser, *, video: bool = True) -> None:
     parser.add_argument("-o", "--output", required=True, metavar="OUT",
                         help="output folder (refused if it exists, unless --overwrite)")
@@ -90,8 +109,10 @@ def _run_generate(args: argparse.Namespace) -> int:
     prompts = [f"--{role}-prompt" for role in ROLES if options[f"{role}_prompt"] is not None]
     if args.pairs and prompts:
         raise SpectrocanvasError(f"give either --pairs or {' and '.join(prompts)}, not both")
-    if not args.pairs and len(prompts) < len(ROLES):
-        raise SpectrocanvasError("give " + " and ".join(f"--{role}-prompt" for role in ROLES) + " (or --pairs FILE)")
+    started_from = {"audio": options["init_audio"], "image": options["init_image"]}
+    needed = [f"--{role}-prompt" for role in ROLES if options[f"{role}_prompt"] is None and not started_from[role]]
+    if not args.pairs and needed:
+        raise SpectrocanvasError("give " + " and ".join(needed) + " (or --pairs FILE)")
     settings = None if args.pairs else resolve_settings(options, pair=runtime.pair, method=args.method)
     on_sample = sample_hook(args, runtime)  # --score / --keep-top
     if settings is None:
@@ -114,8 +135,7 @@ def _add_generate_parser(commands) -> None:
                     "first steps (warm start). Writes OUT/sample_000/, … each with image.png, canvas.png, "
                     "audio.wav, spectrogram.png, video.mp4 and meta.json. Run the same command again to "
                     "finish an interrupted run.",
-        epilog="Models are hub ids or local folders in the same layout. The method succeeds on a fraction "
-               "of samples: make several (-n) and keep the best (--keep-top).")
+        epilog=GENERATE_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     generate_parser.add_argument("--pairs", metavar="FILE",
                                  help="JSONL or CSV of prompt pairs (image_prompt, audio_prompt, and any setting "
                                       "below under its name: seed, n, steps, audio_weight, …); one sub-folder per pair")

@@ -63,6 +63,11 @@ class ClippedDDIM:
     def scale_model_input(self, sample: torch.Tensor, timestep: Any = None) -> torch.Tensor:
         return sample
 
+    def add_noise(self, original: torch.Tensor, noise: torch.Tensor, timesteps: torch.Tensor) -> torch.Tensor:
+        """x_t = √ᾱ_t·x₀ + √(1−ᾱ_t)·ε for a clean ``original`` (B, C, h, w) at ``timesteps`` (1 or B)."""
+        a = self.alphas_cumprod[timesteps.cpu().long()].to(original.device, original.dtype).view(-1, 1, 1, 1)
+        return a.sqrt() * original + (1 - a).sqrt() * noise
+
     def step(self, model_output: torch.Tensor, timestep: int | torch.Tensor, sample: torch.Tensor,
              eta: float = 0.0, generator: torch.Generator | None = None) -> StepOutput:
         """One DDIM step from ``sample`` x_t (B, C, h, w) with predicted ε ``model_output`` → x_{t−T/n}.

@@ -115,8 +115,9 @@ def compose_eps(members: Sequence[Member], step: int, latents: torch.Tensor,
 
 def compose_sample(latents: torch.Tensor, scheduler: SchedulerMixin, members: Sequence[Member], *,
                    num_steps: int, callback: Callback | None = None, eta: float = 0.0,
-                   generator: torch.Generator | None = None) -> torch.Tensor:
-    """Denoise ``latents`` (B, 4, h, w) of unit-variance noise with the composed members.
+                   generator: torch.Generator | None = None, init: torch.Tensor | None = None,
+                   first_step: int = 0) -> torch.Tensor:
+    """Denoise ``latents`` (B, C, h, w) of unit-variance noise with the composed members.
 
     Sets ``num_steps`` timesteps, scales the noise by ``scheduler.init_noise_sigma``, and steps
     the scheduler exactly once per entry of ``scheduler.timesteps`` (step indices, and the
@@ -124,7 +125,11 @@ def compose_sample(latents: torch.Tensor, scheduler: SchedulerMixin, members: Se
     after each step with the new latents; its return value is ignored (decode ``latents`` in it
     for previews). ``eta`` is DDIM's; ``generator`` feeds stochastic schedulers (eta > 0,
     euler-a) — one generator for the batch, so their noise depends on the batch composition.
-    Returns the final latents (B, 4, h, w).
+
+    SDEdit: with ``init`` (B or 1, C, h, w), a clean latent, the first ``first_step`` steps are
+    skipped and the denoising starts from ``init`` noised to the timestep of step ``first_step``
+    with ``latents`` as the noise (``first_step`` = ``num_steps`` returns ``init`` as it is).
+    Returns the final latents (B, C, h, w).
     """
     if not members:
         raise CompositionError("no members to compose")
@@ -141,12 +146,22 @@ def compose_sample(latents: torch.Tensor, scheduler: SchedulerMixin, members: Se
     timesteps = scheduler.timesteps
     model_timesteps = timesteps.to(latents.device)
     total = len(timesteps)
-    idle = [i for i in range(total) if not any(m.active(i) for m in members)]
+    idle = [i for i in range(first_step, total) if not any(m.active(i) for m in members)]
     if idle:
         raise CompositionError(f"no member is active at step {idle[0]} of {total}")
-
-    latents = latents * scheduler.init_noise_sigma
+    if init is None:
+        if first_step:
+            raise CompositionError("skipping steps needs a latent to start from (init)")
+        latents = latents * scheduler.init_noise_sigma
+    elif first_step >= total:
+        return init.expand_as(latents).clone()
+    else:
+        latents = scheduler.add_noise(init.expand_as(latents), latents, timesteps[first_step:first_step + 1])
+        if hasattr(scheduler, "set_begin_index"):  # multistep solvers count their steps from here
+            scheduler.set_begin_index(first_step)
     for i, t in enumerate(timesteps):
+        if i < first_step:
+            continue
         model_input = scheduler.scale_model_input(latents, t)
         eps = compose_eps(members, i, model_input, model_timesteps[i])
         latents = scheduler.step(eps, t, latents, **kwargs).prev_sample

@@ -96,6 +96,18 @@ def picture_to_gray(image: Image.Image) -> torch.Tensor:
     return luma.clamp(0, 1)
 
 
+def picture_to_rgb(image: Image.Image) -> torch.Tensor:
+    """Any PIL image → RGB float tensor (3, H, W) in [0, 1] (transparency over black)."""
+    try:
+        image = ImageOps.exif_transpose(image)
+    except Exception:  # broken EXIF must not stop a picture that decodes
+        pass
+    if image.mode in ("I;16", "I;16L", "I;16B", "I;16N", "I", "F"):
+        return picture_to_gray(image)[None].expand(3, -1, -1).contiguous()
+    rgba = np.asarray(image.convert("RGBA"), dtype=np.float32) / 255.0
+    return torch.from_numpy(rgba[..., :3] * rgba[..., 3:]).permute(2, 0, 1).contiguous()
+
+
 def _resize(gray: torch.Tensor, height: int, width: int) -> torch.Tensor:
     resized = F.interpolate(gray[None, None], size=(height, width), mode="bicubic", antialias=True,
                             align_corners=False)

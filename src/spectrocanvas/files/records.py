@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as _dt
+import hashlib
 import json
 import math
 import platform
@@ -57,3 +58,12 @@ def write_json(path: str | Path, data: dict[str, Any]) -> None:
 
 def read_json(path: str | Path) -> dict[str, Any]:
     return json.loads(Path(path).read_text(encoding="utf-8"))
+
+
+def file_digest(path: str | Path) -> str:
+    """SHA-256 of a file's bytes, hex (what a run started from, so a changed file is another run)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

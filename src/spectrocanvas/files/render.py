@@ -18,6 +18,8 @@ from spectrocanvas.files.pictures import canvas_to_pixels, save_canvas_png
 from spectrocanvas.files.video import write_spectrogram_video
 from spectrocanvas.support.timing import StageTimer
 
+LOOP_COMMENT = "a loop: the sound's end runs on into its start (made by spectrocanvas)"
+
 
 def write_sound_outputs(
     folder: Path,
@@ -29,11 +31,13 @@ def write_sound_outputs(
     timer: StageTimer,
     video: bool = True,
     video_progress=None,
+    loop: bool = False,
 ) -> dict[str, Any]:
     """Write canvas.png, audio.wav, spectrogram.png and (optionally) video.mp4 for one canvas.
 
     canvas: (n_mels, frames) target; waveform: (frames * hop,) its sound. Returns what to
     record in meta.json: audio facts, fidelity of spectrogram.png against canvas.png, video facts.
+    ``loop``: the sound loops (its end runs on into its start); the video says so in its comment.
     """
     with timer.stage("write_canvas"):
         save_canvas_png(folder / "canvas.png", canvas, spec=spec, metadata={**metadata, "role": "target canvas"})
@@ -47,14 +51,16 @@ def write_sound_outputs(
     peak = float(waveform.abs().max()) if waveform.numel() else 0.0
     record: dict[str, Any] = {
         "audio": {"file": "audio.wav", "sample_rate": spec.sample_rate, "samples": int(waveform.shape[-1]),
-                  "seconds": waveform.shape[-1] / spec.sample_rate, "subtype": WAV_SUBTYPE, "peak": peak},
+                  "seconds": waveform.shape[-1] / spec.sample_rate, "subtype": WAV_SUBTYPE, "peak": peak,
+                  "loop": loop},
         "fidelity": fidelity(canvas, heard),
     }
     if video:
         with timer.stage("video"):
             written = write_spectrogram_video(
                 folder / "video.mp4", picture=canvas_to_pixels(heard), waveform=heard_waveform.numpy(),
-                sample_rate=spec.sample_rate, progress=video_progress)
+                sample_rate=spec.sample_rate, progress=video_progress,
+                comment=LOOP_COMMENT if loop else None)
         # the staging folder's path means nothing once it is renamed: keep the file name only
         record["video"] = {"file": "video.mp4", **{k: v for k, v in written.items() if k != "path"}}
     return record

@@ -159,13 +159,15 @@ def write_spectrogram_video(
     audio_bitrate: int = 128000,
     crf: int = 20,
     progress: Callable[[int, int], None] | None = None,
+    comment: str | None = None,
 ) -> dict[str, Any]:
     """Write an MP4 of ``picture`` with a 2-px playhead sweeping left → right in step with ``waveform``.
 
     picture: uint8 (H, W) gray or (H, W, 3) RGB. waveform: float (samples,) or (channels ≤ 2,
     samples) at ``sample_rate``, any level (scaled to peak 0.99 only if louder). At time t the
-    playhead is at column t / duration × W. The file appears at ``path`` only once complete
-    (an existing file there is replaced). Returns a description of what was written, for meta.json.
+    playhead is at column t / duration × W. ``comment`` is written into the file's metadata. The file
+    appears at ``path`` only once complete (an existing file there is replaced). Returns a
+    description of what was written, for meta.json.
     """
     import av  # PyAV loads FFmpeg's shared libraries on import: only where a video is written or read
 
@@ -206,6 +208,8 @@ def write_spectrogram_video(
     try:
         with atomic_path(path) as temporary:
             with av.open(str(temporary), mode="w", format="mp4", options={"movflags": "+faststart"}) as container:
+                if comment:
+                    container.metadata["comment"] = comment
                 vstream = container.add_stream("libx264", rate=fps_q)
                 vstream.width, vstream.height, vstream.pix_fmt = width, height, "yuv420p"
                 ctx = vstream.codec_context
@@ -274,6 +278,7 @@ def write_spectrogram_video(
         "audio_normalisation": (f"peak-normalised to {AUDIO_PEAK} only if the waveform's peak exceeds it; "
                                 "lowered further if the decoded AAC would exceed 1.0"),
         "playhead_color": [int(c) for c in playhead_color],
+        "comment": comment,
         "size_bytes": os.path.getsize(path),
     }
 
@@ -311,5 +316,6 @@ def probe_video(path: str | os.PathLike[str]) -> dict[str, Any]:
         return {
             "format": container.format.name,
             "duration": container.duration / 1e6 if container.duration is not None else None,
+            "comment": dict(container.metadata).get("comment"),
             "streams": streams,
         }

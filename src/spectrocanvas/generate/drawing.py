@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import torch
 
+from spectrocanvas.canvas.vocoders import play_looped
 from spectrocanvas.errors import SpectrocanvasError
 from spectrocanvas.generate.methods import run_method
 from spectrocanvas.generate.settings import GenerateSettings
@@ -52,6 +53,30 @@ def _guard_resources(run: Callable[[], object], *, batch: int, device: str) -> o
         raise
 
 
+LOOP_MARGIN = 4
+"""Latent columns wrapped onto each side of a loop before decoding, so the decoder sees its ends joined."""
+
+
+def decode(pair: ModelPair, latents: torch.Tensor, *, loop: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+    """Latents (B, C, h, w) → pictures (B, 3, H, W) and canvases (B, H, W) through the pair's decoders;
+    a loop is decoded with its ends wrapped on, then cut back, so its decoded edges meet too."""
+    if not loop:
+        return pair.decode_image(latents), pair.decode_canvas(latents)
+    margin = min(LOOP_MARGIN, latents.shape[-1])
+    wrapped = torch.cat([latents[..., -margin:], latents, latents[..., :margin]], dim=-1)
+    cut = margin * pair.entry.latent_scale
+    return pair.decode_image(wrapped)[..., cut:-cut], pair.decode_canvas(wrapped)[..., cut:-cut]
+
+
+def play(pair: ModelPair, canvas: torch.Tensor, *, loop: bool = False) -> torch.Tensor:
+    """One canvas (H, W) → its waveform (W · hop,) float32 on the CPU, through the pair's vocoder
+    (a loop so that its end runs on into its start)."""
+    with torch.no_grad():
+        batch = canvas[None].float()
+        wave = play_looped(pair.vocoder, batch) if loop else pair.vocoder(batch)
+    return wave[0].float().cpu()
+
+
 def draw(settings: Sequence[GenerateSettings], seeds: Sequence[int], pair: ModelPair, *, batch_size: int = 8,
          on_step: Callable[[int], None] | None = None) -> Iterator[Drawn]:
     """Draw sample i with ``settings[i]`` from seed ``seeds[i]``, in batches of at most ``batch_size``
@@ -80,7 +105,7 @@ def draw(settings: Sequence[GenerateSettings], seeds: Sequence[int], pair: Model
                                      "try --dtype float32 (finished samples are kept)")
         started = time.perf_counter()
         if isinstance(output, torch.Tensor):
-            image_pixels, canvases = pair.decode_image(output), pair.decode_canvas(output)
+            image_pixels, canvases = decode(pair, output, loop=batch[0].loop)
         else:  # the method made the picture and the canvas itself
             image_pixels, canvases = (x.float().cpu() for x in output)
         crop = batch[0].crop_columns

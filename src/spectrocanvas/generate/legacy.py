@@ -16,6 +16,10 @@ from spectrocanvas.pairs.interface import ROLES
 from spectrocanvas.pairs.registry import DEFAULT_PAIR
 
 MEMBER_KEYS_01 = ("prompt", "negative", "guidance", "start")
+SINCE_0_1 = {"seconds": None, "loop": False, "window_stride": None, "init_audio": None, "init_image": None,
+             "strength": None, "init_digest": None}
+"""Settings 0.1 did not have, as a run that does not use them records them: the native length, no
+loop, no windows, nothing to start from."""
 
 
 def upgrade_identity(old: dict[str, Any]) -> dict[str, Any]:
@@ -27,6 +31,7 @@ def upgrade_identity(old: dict[str, Any]) -> dict[str, Any]:
     weights = share_rest({"image": None, "audio": flat.pop("audio_weight", None)})
     settings: dict[str, Any] = {key: flat.get(key) for key in ("seed", "steps", "scheduler", "crop_columns",
                                                                "latent_height", "latent_width")}
+    settings.update(SINCE_0_1)
     for role in ROLES:
         settings.update({f"{role}_{key}": flat.get(f"{role}_{key}") for key in MEMBER_KEYS_01})
         settings.update({f"{role}_weight": weights[role], f"{role}_end": None})

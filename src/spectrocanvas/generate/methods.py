@@ -24,6 +24,7 @@ from spectrocanvas.diffusion.noise_schedule import alphas_cumprod_of
 from spectrocanvas.diffusion.sampler import check_shared_schedule
 from spectrocanvas.diffusion.sds import sds_optimise
 from spectrocanvas.errors import SpectrocanvasError
+from spectrocanvas.generate.inputs import fit_columns, given_picture, recording_canvas
 from spectrocanvas.generate.sampling import OnStep, check_batch, composition, denoise_latents, start_latents
 from spectrocanvas.generate.schema import Option
 from spectrocanvas.generate.settings import GenerateSettings
@@ -58,11 +59,24 @@ def imprint(settings: Sequence[GenerateSettings], seeds: Sequence[int], pair: Mo
 
     The image's grayscale (mean of RGB, as the official code takes it) is inverted and cuts the
     spectrogram by ``spectrogram × (1 − 0.5 × (1 − gray))``: dark parts of the image remove sound.
+    A recording to start from (``init_audio``) is the spectrogram as it is; a picture
+    (``init_image``) is the image as it is (whatever ``strength``): imprint carves, it does not re-imagine.
     """
-    image_settings = [alone(s, "image").with_(steps=s.method_options["image_steps"]) for s in settings]
-    image_pixels = pair.decode_image(denoise_latents(image_settings, seeds, pair, on_step=on_step))
-    spectrogram = pair.decode_canvas(denoise_latents([alone(s, "audio") for s in settings], seeds, pair,
-                                                     on_step=on_step))
+    first = check_batch(settings, seeds)
+    scale = pair.entry.latent_scale
+    width = first.latent_width * scale
+    if first.init_image:
+        image_pixels = given_picture(first.init_image, height=first.latent_height * scale, width=width)
+        image_pixels = image_pixels[None].expand(len(seeds), -1, -1, -1)
+    else:
+        image_settings = [alone(s, "image").with_(steps=s.method_options["image_steps"], init_audio=None, strength=None)
+                          for s in settings]
+        image_pixels = pair.decode_image(denoise_latents(image_settings, seeds, pair, on_step=on_step))
+    if first.init_audio:
+        spectrogram = fit_columns(recording_canvas(first.init_audio, pair.entry), width)[None].expand(len(seeds), -1, -1)
+    else:
+        audio_settings = [alone(s, "audio").with_(init_image=None, strength=None) for s in settings]
+        spectrogram = pair.decode_canvas(denoise_latents(audio_settings, seeds, pair, on_step=on_step))
     canvas = imprint_canvas(spectrogram, image_pixels.mean(dim=1), strength=IMPRINT_STRENGTH, invert=True)
     return image_pixels, canvas
 
@@ -134,10 +148,12 @@ class Method:
     """Every model denoises every step, from step 0 (the baselines have no warm start)."""
     reference: bool = False
     """A single-model reference row, listed last in comparisons."""
+    takes_init: bool = True
+    """Whether it can start from a recording or a picture (SDEdit); SDS optimises from noise."""
     resolve: Callable[[Mapping[str, Any], Mapping[str, str]], dict[str, Any]] | None = field(default=None, repr=False)
     """Method settings from the resolved flat values and the members (name → role): fills what depends on others."""
     check: Callable[[GenerateSettings], None] | None = field(default=None, repr=False)
-    units: Callable[[GenerateSettings], int] = field(default=lambda s: s.steps, repr=False)
+    units: Callable[[GenerateSettings], int] = field(default=lambda s: s.steps - s.first_step, repr=False)
     """Progress units (denoising steps or SDS iterations) per sample."""
 
     def fixed(self, members: Mapping[str, str]) -> dict[str, Any]:
@@ -162,13 +178,14 @@ METHODS: dict[str, Method] = {
                       options=(Option("image_steps", int, "imprint: the image model's steps (unset: --steps)",
                                       metavar="N"),),
                       resolve=_resolve_imprint, check=_check_imprint,
-                      units=lambda s: s.steps + s.method_options["image_steps"]),
+                      units=lambda s: (0 if s.init_audio else s.steps) + (0 if s.init_image else s.method_options["image_steps"])),
     "sds": Method("sds", "SDS", sds, from_first_step=True,
                   options=(Option("sds_iterations", int, "sds: iterations", default=1000, metavar="N"),
                            Option("sds_lr", float, "sds: Adam learning rate", default=0.02, metavar="LR"),
                            Option("sds_image_start", int, "sds: iteration at which the image model joins (unset: "
                                                           "an eighth of the iterations, 125 of 1000)", metavar="I")),
-                  resolve=_resolve_sds, check=_check_sds, units=lambda s: s.method_options["sds_iterations"]),
+                  resolve=_resolve_sds, check=_check_sds, units=lambda s: s.method_options["sds_iterations"],
+                  takes_init=False),
     "image-only": Method("image-only", "Image model only", denoise, alone="image", from_first_step=True,
                          reference=True),
     "audio-only": Method("audio-only", "Audio model only", denoise, alone="audio", from_first_step=True,

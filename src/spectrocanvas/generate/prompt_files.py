@@ -16,8 +16,6 @@ from spectrocanvas.errors import SpectrocanvasError
 from spectrocanvas.generate.resolve import settings_table
 from spectrocanvas.pairs.interface import ROLES
 
-REQUIRED = tuple(f"{role}_prompt" for role in ROLES)
-
 
 @dataclass(frozen=True)
 class PromptPair:
@@ -42,15 +40,15 @@ def _row(row: Mapping[str, Any], where: str) -> PromptPair:
                                  f"allowed: {', '.join(sorted(allowed))}")
     options: dict[str, Any] = {}
     for key, value in row.items():
-        if key == "name" or value is None or (isinstance(value, str) and not value.strip() and key not in REQUIRED):
+        if key == "name" or value is None or (isinstance(value, str) and not value.strip()):
             continue
         try:
             options[key] = table[key].parse(value)
         except ValueError as error:
             raise SpectrocanvasError(f"{where}: {error}") from None
-    for key in REQUIRED:
-        if not str(options.get(key, "")).strip():
-            raise SpectrocanvasError(f"{where}: {key} is missing or empty")
+    for role in ROLES:  # a prompt may be left out for the side the row starts from (init_audio / init_image)
+        if not str(options.get(f"{role}_prompt", "")).strip() and not options.get(f"init_{role}"):
+            raise SpectrocanvasError(f"{where}: {role}_prompt is missing or empty")
     name = row.get("name")
     return PromptPair(where=where, options=options, name=str(name) if name not in (None, "") else None)
 

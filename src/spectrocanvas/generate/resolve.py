@@ -17,11 +17,15 @@ from collections.abc import Mapping
 from typing import Any
 
 from spectrocanvas.errors import SpectrocanvasError
+from spectrocanvas.generate.inputs import resolve_length
 from spectrocanvas.generate.methods import METHODS, get_method
 from spectrocanvas.generate.schema import MEMBER_OPTIONS, RUN_OPTIONS, Setting, option_table
 from spectrocanvas.generate.settings import GenerateSettings, MemberSettings, flag, share_rest
 from spectrocanvas.pairs.interface import ROLES, Derived, PairEntry
 from spectrocanvas.pairs.registry import get_pair
+
+OPTIONAL = ("seconds", "window_stride", "init_audio", "init_image", "strength", "init_digest")
+"""Run settings that may stay unset."""
 
 
 def settings_table(roles: tuple[str, ...] = ROLES) -> dict[str, Setting]:
@@ -32,7 +36,7 @@ def settings_table(roles: tuple[str, ...] = ROLES) -> dict[str, Setting]:
 def check_prompts(settings: GenerateSettings, entry: PairEntry) -> None:
     """Refuse prompts the pair's models cannot take, in one line, before anything loads."""
     for member in settings.members:
-        if member.weight > 0:
+        if member.weight > 0 and member.prompt.strip():
             entry.check_prompt(member.role, member.prompt)
     if not entry.negative_prompts and any(m.negative for m in settings.members):
         raise SpectrocanvasError(f"the {entry.name} models take no negative prompts; leave out "
@@ -62,6 +66,11 @@ def resolve_settings(options: Mapping[str, Any], *, pair: PairEntry | str | None
         if strict:
             raise SpectrocanvasError(f"{flag(name)} applies to --method {table[name].method}, not {method}")
         del chosen[name]
+    if not spec.takes_init:
+        for name in [k for k in ("init_audio", "init_image", "strength") if k in chosen]:
+            if strict:
+                raise SpectrocanvasError(f"--method {method} starts from noise; leave out {flag(name)}")
+            del chosen[name]
     members = {role: role for role in ROLES}
     fixed = spec.fixed(members)
     for name, value in fixed.items():
@@ -84,11 +93,15 @@ def resolve_settings(options: Mapping[str, Any], *, pair: PairEntry | str | None
     values.update({k: v.compute(values) for k, v in values.items() if isinstance(v, Derived)})
     values.update({f"{role}_weight": w for role, w in
                    share_rest({role: values[f"{role}_weight"] for role in members}).items()})
+    values.update(resolve_length(values, entry))
+    for role, init in (("audio", "init_audio"), ("image", "init_image")):
+        if values.get(init) and values.get(f"{role}_prompt") is None:  # the input says what it is
+            values[f"{role}_prompt"] = ""
     method_options = {o.key: values[o.key] for o in spec.options}
     if spec.resolve is not None:
         method_options.update(spec.resolve(values, members))
     missing = [name for name, value in values.items() if value is None and table[name].method is None
-               and not (table[name].role and table[name].option.key == "end")]
+               and not (table[name].role and table[name].option.key == "end") and name not in OPTIONAL]
     missing += [name for name, value in method_options.items() if value is None]
     if missing:
         raise SpectrocanvasError(f"give {' and '.join(flag(name) for name in missing)}")

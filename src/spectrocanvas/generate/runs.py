@@ -22,7 +22,7 @@ from spectrocanvas.files.pictures import save_rgb_png
 from spectrocanvas.files.records import provenance, read_json, write_json
 from spectrocanvas.files.render import write_sound_outputs
 from spectrocanvas.files.samples import RUN_FILE, SAMPLE_PREFIX, run_samples, sample_name
-from spectrocanvas.generate.drawing import draw
+from spectrocanvas.generate.drawing import draw, play
 from spectrocanvas.generate.legacy import upgrade_identity
 from spectrocanvas.generate.methods import get_method
 from spectrocanvas.generate.prompt_files import PromptPair, read_prompt_pairs
@@ -111,12 +111,12 @@ def write_sample(folder: Path, index: int, *, settings: GenerateSettings, runtim
     """Write ``folder/sample_NNN/`` whole or not at all: image.png, the sound outputs and meta.json."""
     prompts = settings.prompts()
     metadata = {"command": "generate", "method": settings.method, "sample": index, "seed": settings.seed + index,
-                "image_prompt": prompts.get("image"), "audio_prompt": prompts.get("audio")}
+                "image_prompt": prompts.get("image"), "audio_prompt": prompts.get("audio"), "loop": settings.loop}
     with output_folder(folder / sample_name(index)) as staging:
         with timer.stage("write_image"):
             save_rgb_png(staging / "image.png", to_rgb_array(image_pixels), metadata=metadata)
         record = write_sound_outputs(staging, canvas=canvas, waveform=waveform, spec=pair.spec,
-                                     metadata=metadata, timer=timer, video=runtime.video)
+                                     metadata=metadata, timer=timer, video=runtime.video, loop=settings.loop)
         write_json(staging / "meta.json", {
             **metadata,
             "prompts": {**{m.name: m.prompt for m in settings.members},
@@ -154,8 +154,8 @@ def generate_run(folder: str | Path, settings: GenerateSettings, runtime: Runtim
                       "decode": round(drawn.decoding_seconds / len(drawn.positions), 4)}
             for row, position in enumerate(drawn.positions):
                 timer = StageTimer()
-                with timer.stage("reconstruct"), torch.no_grad():
-                    waveform = pair.vocoder(drawn.canvases[row: row + 1].float())[0].float().cpu()
+                with timer.stage("reconstruct"):
+                    waveform = play(pair, drawn.canvases[row], loop=settings.loop)
                 written = write_sample(folder, todo[position], settings=settings, runtime=runtime, pair=pair,
                                        image_pixels=drawn.image_pixels[row], canvas=drawn.canvases[row],
                                        waveform=waveform, timer=timer, shared_timings=shared)
@@ -174,7 +174,9 @@ def generate(*, settings: GenerateSettings, output: str | Path, runtime: Runtime
 
 def pair_folder_name(index: int, row: PromptPair) -> str:
     """``pair_000_<slug>``: the row's name, or its prompts, made safe for a folder name."""
-    label = row.name or f"{row.options['image_prompt']} + {row.options['audio_prompt']}"
+    sides = [row.options.get(f"{role}_prompt") or Path(str(row.options.get(f"init_{role}", role))).stem
+             for role in ("image", "audio")]
+    label = row.name or " + ".join(sides)
     slug = re.sub(r"[^a-z0-9]+", "-", label.lower()).strip("-")[:48] or "pair"
     return f"pair_{index:03d}_{slug}"
 

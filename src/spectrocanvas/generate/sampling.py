@@ -12,7 +12,9 @@ from collections.abc import Callable, Mapping, Sequence
 import torch
 
 from spectrocanvas.diffusion.sampler import Member, compose_sample, initial_latents
+from spectrocanvas.diffusion.windows import windowed
 from spectrocanvas.errors import SpectrocanvasError
+from spectrocanvas.generate.inputs import init_latents
 from spectrocanvas.generate.settings import GenerateSettings
 from spectrocanvas.pairs.interface import ModelPair
 
@@ -38,8 +40,11 @@ def composition(pair: ModelPair, settings: Sequence[GenerateSettings], *,
                 starts: Mapping[str, int] | None = None) -> list[Member]:
     """The sampler members of a batch: each member of weight > 0 with its model, per-sample
     conditioning, guidance, weight and steps. ``starts`` overrides members' start steps by name
-    (SDS counts iterations instead)."""
+    (SDS counts iterations instead). A canvas wider than the models' window, or a loop, is denoised
+    in overlapping windows (:func:`~spectrocanvas.diffusion.windows.windowed`)."""
     first = settings[0]
+    window = pair.entry.native_latent[1]
+    windows = first.window_stride is not None
     members = []
     for index, member in enumerate(first.members):
         if member.weight <= 0.0:
@@ -48,7 +53,10 @@ def composition(pair: ModelPair, settings: Sequence[GenerateSettings], *,
         same = len(set(texts)) == 1
         conditions = [pair.condition(member.role, prompt, negative)
                       for prompt, negative in (texts[:1] if same else texts)]
-        members.append(Member(denoiser=pair.denoiser(member.role), name=member.name,
+        denoiser = pair.denoiser(member.role)
+        if windows:
+            denoiser = windowed(denoiser, window=window, stride=first.window_stride, loop=first.loop)
+        members.append(Member(denoiser=denoiser, name=member.name,
                               cond=_shared_or_stacked([c for c, _ in conditions], same),
                               uncond=_shared_or_stacked([u for _, u in conditions], same),
                               guidance=member.guidance, weight=member.weight,
@@ -65,11 +73,14 @@ def start_latents(pair: ModelPair, settings: GenerateSettings, seeds: Sequence[i
 
 def denoise_latents(settings: Sequence[GenerateSettings], seeds: Sequence[int], pair: ModelPair, *,
                     on_step: OnStep | None = None) -> torch.Tensor:
-    """The paper's joint denoising of a batch: latents (B, C, h, w)."""
+    """The paper's joint denoising of a batch: latents (B, C, h, w). With an init file and a
+    strength below 1, the denoising starts from the file's latent noised to the first step (SDEdit)."""
     first = check_batch(settings, seeds)
     members = composition(pair, settings)
-    latents = start_latents(pair, first, seeds)
+    noise = start_latents(pair, first, seeds)
+    start = first.first_step
+    init = init_latents(pair, first) if start else None
     callback = (lambda *_: on_step()) if on_step is not None else None
     with torch.no_grad():
-        return compose_sample(latents, pair.scheduler(first.scheduler), members, num_steps=first.steps,
-                              callback=callback)
+        return compose_sample(noise, pair.scheduler(first.scheduler), members, num_steps=first.steps,
+                              callback=callback, init=init, first_step=start)

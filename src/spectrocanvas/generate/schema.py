@@ -16,6 +16,19 @@ from spectrocanvas.diffusion.schedulers import SCHEDULERS
 from spectrocanvas.generate.settings import flag
 from spectrocanvas.pairs.interface import ROLES
 
+
+def boolean(value: Any) -> bool:
+    """true/false from JSON, or from text ("true", "1", "yes" / "false", "0", "no", any case)."""
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("true", "1", "yes"):
+        return True
+    if text in ("false", "0", "no"):
+        return False
+    raise ValueError(f"not true or false: {value!r}")
+
+
 WHAT = {"image": ("image model", "what the picture shows"), "audio": ("audio model", "what the sound is")}
 """Per role: how help texts name the model, and what its prompt says."""
 
@@ -49,8 +62,22 @@ RUN_OPTIONS: tuple[Option, ...] = (
            metavar="NAME"),
     Option("crop_columns", int, "keep the last pixel columns (the silent tail of Auffusion's clips)",
            flags=("--no-crop",), const=0),
+    Option("seconds", float, "length of the canvas: longer than the models' own is drawn in overlapping windows "
+                             "(unset: the pair's own length; with --init-audio, the recording's)", metavar="S"),
+    Option("loop", boolean, "make a loop: the windows wrap around the end, so the last column continues into "
+                            "the first and the sound loops without a click", default=False, flags=("--loop",),
+           const=True),
+    Option("window_stride", int, "latent columns from one window to the next on a longer canvas or a loop "
+                                 "(unset: half a window)", metavar="N"),
+    Option("init_audio", str, "start from a recording (SDEdit): its canvas, in the pair's convention, noised to "
+                              "--strength and denoised with the prompts", metavar="FILE"),
+    Option("init_image", str, "start from a picture instead (SDEdit through the image model's encoder)",
+           metavar="FILE"),
+    Option("strength", float, "with --init-audio/--init-image: 0 keeps the input as it is, 1 starts from noise "
+                              "(plain generation)", metavar="S"),
     Option("latent_height", int, "latent rows", public=False),
     Option("latent_width", int, "latent columns", public=False),
+    Option("init_digest", str, "SHA-256 of the init file (a changed file is another run)", public=False),
 )
 
 MEMBER_OPTIONS: tuple[Option, ...] = (
@@ -84,7 +111,7 @@ class Setting:
 
     def parse(self, value: Any) -> Any:
         """A value from text (a CSV cell) or JSON; one line naming the setting when it is not one."""
-        if value is None or isinstance(value, bool):
+        if value is None or (isinstance(value, bool) and self.option.parse is not boolean):
             raise ValueError(f"{self.name} must be {_kind(self.option.parse)}, not {value!r}")
         if self.option.parse is str:
             return str(value)
@@ -100,7 +127,7 @@ class Setting:
 
 
 def _kind(parse: Callable[[str], Any]) -> str:
-    return {int: "a whole number", float: "a number"}.get(parse, "text")
+    return {int: "a whole number", float: "a number", boolean: "true or false"}.get(parse, "text")
 
 
 def option_table(methods: Sequence[tuple[str, Sequence[Option]]], roles: Sequence[str] = ROLES) -> dict[str, Setting]:

@@ -19,7 +19,8 @@ from spectrocanvas.errors import SpectrocanvasError
 
 MEMBER_KEYS = ("prompt", "negative", "guidance", "weight", "start", "end")
 """A member's settings; flat names are ``<member>_<key>`` (``image_prompt``, ``audio_weight``)."""
-RUN_KEYS = ("seed", "steps", "scheduler", "crop_columns", "latent_height", "latent_width")
+RUN_KEYS = ("seed", "steps", "scheduler", "crop_columns", "seconds", "loop", "window_stride", "init_audio",
+            "init_image", "strength", "latent_height", "latent_width", "init_digest")
 """The run's settings that decide what sample i is (besides the members and the method)."""
 MAX_SEED = 2 ** 63 - 1
 """Seeds are 64-bit (torch generators); sample i uses seed + i."""
@@ -64,8 +65,18 @@ class GenerateSettings:
     steps: int = 50
     scheduler: str = "ddim"
     crop_columns: int = 0
+    seconds: float | None = None
+    """The canvas length asked for (None: the pair's own, or the recording's); latent_width follows it."""
+    loop: bool = False
+    window_stride: int | None = None
+    """Latent columns between windows (None where the canvas is one window and no loop)."""
+    init_audio: str | None = None
+    init_image: str | None = None
+    strength: float | None = None
+    """How far the SDEdit start is noised (None without an init file)."""
     latent_height: int = 32
     latent_width: int = 128
+    init_digest: str | None = None
     method_options: Mapping[str, Any] = field(default_factory=dict)
     """The method's own settings (imprint's ``image_steps``, SDS's ``sds_iterations`` …), resolved."""
 
@@ -97,8 +108,15 @@ class GenerateSettings:
     def sampling_key(self) -> tuple:
         """What samples must share to be drawn in one batch: everything but prompts, seeds and n."""
         members = tuple((m.name, m.role, m.guidance, m.weight, m.start, m.end) for m in self.members)
-        return (members, self.method, self.steps, self.scheduler, self.crop_columns, self.latent_height,
-                self.latent_width, tuple(sorted(self.method_options.items())))
+        return (members, self.method, *(getattr(self, key) for key in RUN_KEYS if key != "seed"),
+                tuple(sorted(self.method_options.items())))
+
+    @property
+    def first_step(self) -> int:
+        """The step denoising starts at: 0, or with an init file steps − round(steps × strength) (SDEdit)."""
+        if self.strength is None or not (self.init_audio or self.init_image):
+            return 0
+        return self.steps - int(round(self.steps * self.strength))
 
     def with_(self, **changes: Any) -> "GenerateSettings":
         return replace(self, **changes)
@@ -114,8 +132,9 @@ class GenerateSettings:
     def validate(self) -> None:
         """Refuse settings a user can get wrong, each in one line naming its option."""
         problems = []
+        starts_from = {"audio": bool(self.init_audio), "image": bool(self.init_image)}
         for member in self.members:
-            problems += _member_problems(member, self.steps)
+            problems += _member_problems(member, self.steps, may_be_silent=starts_from.get(member.role, False))
         if not 1 <= self.n <= 100_000:
             problems.append(f"-n must be between 1 and 100000, not {self.n}")
         if not 0 <= self.seed <= MAX_SEED - self.n:
@@ -126,6 +145,10 @@ class GenerateSettings:
             problems.append(f"unknown scheduler {self.scheduler!r}; choose one of: {', '.join(SCHEDULERS)}")
         if self.crop_columns < 0 or self.latent_height < 1 or self.latent_width < 1:
             problems.append("latent size must be positive and the crop non-negative")
+        if self.strength is not None and not (math.isfinite(self.strength) and 0.0 <= self.strength <= 1.0):
+            problems.append(f"--strength must be between 0 and 1, not {self.strength:g}")
+        if self.init_audio and self.init_image:
+            problems.append("give --init-audio or --init-image, not both")
         if problems:
             raise SpectrocanvasError(problems[0])
         active = [m for m in self.members if m.weight > 0]
@@ -134,16 +157,19 @@ class GenerateSettings:
         if min(m.start for m in active) != 0:
             raise SpectrocanvasError("some model must denoise from the first step: set one of "
                                      + ", ".join(flag(f"{m.name}_start") for m in active) + " to 0")
-        idle = [i for i in range(self.steps) if not any(m.start <= i < (m.end or self.steps) for m in active)]
+        idle = [i for i in range(self.first_step, self.steps)
+                if not any(m.start <= i < (m.end or self.steps) for m in active)]
         if idle:
             ranges = " and ".join(f"{flag(m.name + '_start')}/{flag(m.name + '_end')}" for m in active)
             raise SpectrocanvasError(f"no model denoises step {idle[0]} of {self.steps}: check {ranges}")
 
 
-def _member_problems(member: MemberSettings, steps: int) -> list[str]:
+def _member_problems(member: MemberSettings, steps: int, *, may_be_silent: bool = False) -> list[str]:
+    """``may_be_silent``: an empty prompt is allowed (the run starts from this role's input, and the
+    model then follows it unconditioned)."""
     name = member.name
     problems = []
-    if not member.prompt.strip():
+    if not member.prompt.strip() and not may_be_silent:
         says = "what the picture should show" if member.role == "image" else "what the sound should be"
         problems.append(f"{flag(name + '_prompt')} is empty; say {says}")
     if not math.isfinite(member.guidance):

@@ -23,7 +23,7 @@ import torch
 from spectrocanvas.errors import SpectrocanvasError
 from spectrocanvas.files.atomic import write_text
 from spectrocanvas.files.records import write_json
-from spectrocanvas.generate.drawing import draw
+from spectrocanvas.generate.drawing import draw, play
 from spectrocanvas.generate.methods import parse_methods, reference_last
 from spectrocanvas.generate.prompt_files import PromptPair
 from spectrocanvas.generate.resolve import resolve_settings, settings_table
@@ -44,19 +44,24 @@ paper's warm start (the audio model alone for that many steps), its reverse, and
 
 
 def study_records(pair: ModelPair, scorer: Scorer, rows: Sequence[PromptPair], *, method: str,
-                  options: Mapping[str, Any], batch_size: int = 128) -> list[dict[str, Any]]:
+                  options: Mapping[str, Any], batch_size: int = 128,
+                  judged_as: Sequence[Mapping[str, str]] | None = None) -> list[dict[str, Any]]:
     """One record per sample of ``method`` on every row (the row's settings over ``options``): its
-    method, prompts, seed and the scorer's fields; in row order, sample order within a row."""
+    method, prompts, seed and the scorer's fields; in row order, sample order within a row.
+
+    ``judged_as``: per row, the prompts its samples are scored against, where they differ from
+    those it is drawn with (a recording composed without an audio prompt, scored against its class)."""
     planned = plan_pairs(rows, options=options, method=method, entry=pair.entry, strict=False)
     jobs = [(settings, settings.seed + i) for settings in planned for i in range(settings.n)]
+    scored_prompts = [prompts for k, settings in enumerate(planned) for prompts in
+                      [dict(judged_as[k]) if judged_as is not None else settings.prompts()] * settings.n]
     records: list[dict[str, Any] | None] = [None] * len(jobs)
     for drawn in draw([s for s, _ in jobs], [seed for _, seed in jobs], pair, batch_size=batch_size):
         samples = []
         for row, position in enumerate(drawn.positions):
-            with torch.no_grad():
-                waveform = pair.vocoder(drawn.canvases[row: row + 1].float())[0].float().cpu()
+            waveform = play(pair, drawn.canvases[row], loop=jobs[position][0].loop)
             samples.append(ScoredSample(canvas=drawn.canvases[row], waveform=waveform,
-                                        sample_rate=pair.spec.sample_rate, prompts=jobs[position][0].prompts()))
+                                        sample_rate=pair.spec.sample_rate, prompts=scored_prompts[position]))
         for position, sample, fields in zip(drawn.positions, samples, scorer.score(samples)):
             records[position] = {"method": method, "seed": jobs[position][1],
                                  **{f"{role}_prompt": p for role, p in sample.prompts.items()}, **fields}

@@ -151,6 +151,14 @@ class ModelPair(Protocol):
         """(B, C, h, w) → RGB pixels (B, 3, H, W) in [0, 1], on the CPU."""
         ...
 
+    def encode_image(self, pixels: torch.Tensor) -> torch.Tensor:
+        """RGB pixels (B, 3, H, W) in [0, 1] → latents (B, C, h, w) (the image model's encoder; its mean)."""
+        ...
+
+    def encode_canvas(self, canvas: torch.Tensor) -> torch.Tensor:
+        """Canvas (B, H, W) in [0, 1] → latents (B, C, h, w) (the audio model's encoder; its mean)."""
+        ...
+
     def decode_canvas(self, latents: torch.Tensor) -> torch.Tensor:
         """(B, C, h, w) → canvas (B, H, W) in [0, 1], on the CPU."""
         ...
@@ -204,6 +212,8 @@ class PairEntry:
     load: Callable[[Runtime], ModelPair]
     scoring: Scoring
     comparison: Comparison
+    spec: CanvasSpec
+    """The canvas convention of the pair's audio model (what its canvases and recordings are in)."""
     defaults: tuple[Mapping[str, Any], ...] = ()
     """Groups of settings (flat names, as the CLI spells them) for what a user leaves unset; a group
     applies only when the user set none of its settings. Values may be :class:`Derived`."""
@@ -220,6 +230,13 @@ class PairEntry:
     negative_prompts: bool = True
     cpu_threads: int | None = None
     """Torch threads for sampling on the CPU (None: as the process has them)."""
+    native_latent: tuple[int, int] = (32, 128)
+    """(rows, columns) of the latent the models were trained on: one window of a longer canvas."""
+    latent_scale: int = 8
+    """Canvas pixels per latent row and column (8 for Stable-Diffusion VAEs, 1 for a pixel-space pair)."""
+    recording_peak: float | None = None
+    """The peak level a recording is normalised to before it becomes a canvas for the models, as
+    their training audio was (None: taken at its own level)."""
     available: Callable[[], bool] = _assume_available
     """Whether the pair's default weights are on this machine (no download needed)."""
 

@@ -30,6 +30,7 @@ from spectrocanvas.pairs.sd_models import (
     decode_canvas,
     decode_pixels,
     diffusion_patterns,
+    encode_pixels,
     expand_alias,
     load_diffusion_model,
     load_vocoder,
@@ -93,6 +94,15 @@ class SdAuffusionPair:
         """(B, 4, h, w) → canvas (B, 8h, 8w) in [0, 1] through Auffusion's VAE."""
         return decode_canvas(self.audio, latents)
 
+    def encode_image(self, pixels: torch.Tensor) -> torch.Tensor:
+        """RGB (B, 3, 8h, 8w) → latents (B, 4, h, w) through SD's VAE."""
+        return encode_pixels(self.image, pixels)
+
+    def encode_canvas(self, canvas: torch.Tensor) -> torch.Tensor:
+        """Canvas (B, 8h, 8w) → latents (B, 4, h, w) through Auffusion's VAE (the canvas in all three
+        channels, as Auffusion's spectrogram images are)."""
+        return encode_pixels(self.audio, canvas[:, None].expand(-1, 3, -1, -1))
+
     def describe(self) -> dict[str, Any]:
         return {"pair": self.entry.name, "image": self.image.describe(), "audio": self.audio.describe()}
 
@@ -109,7 +119,7 @@ def load_pair(runtime: Runtime) -> SdAuffusionPair:
                                         spec=AUFFUSION, what=slot.what, option=slot.option)
     else:
         vocoder = GriffinLimVocoder(spec=AUFFUSION)
-    return SdAuffusionPair(entry=ENTRY, image=image, audio=audio, vocoder=vocoder)
+    return SdAuffusionPair(entry=ENTRY, image=image, audio=audio, vocoder=vocoder, spec=ENTRY.spec)
 
 
 def weights_available() -> bool:
@@ -140,14 +150,18 @@ ENTRY = PairEntry(
                             ModelSlot("clap", "CLAP model", "CLAP", CLAP_PRESET, "--clap-model"))),
     comparison=Comparison(methods=("denoise", "imprint", "sds", "image-only", "audio-only"), samples_per_pair=1,
                           prompt_file=PAPER_PAIRS),
+    spec=AUFFUSION,
     defaults=({"steps": 100}, {"image_guidance": 10.0}, {"audio_guidance": 10.0},
               {"image_weight": 0.5, "audio_weight": 0.5}, {"image_start": WARM_START},
-              {"crop_columns": 32}, {"latent_height": 32}, {"latent_width": 128}),
+              {"crop_columns": 32}),
     method_defaults={
         "imprint": ({"steps": 100, "image_steps": 50}, {"image_guidance": 7.5}, {"audio_guidance": 7.5}),
         "sds": ({"image_guidance": 100.0}, {"audio_guidance": 10.0},
                 {"image_weight": round(1 - SDS_AUDIO_WEIGHT, 4), "audio_weight": SDS_AUDIO_WEIGHT}),
     },
     vocoders=("hifigan", "griffinlim"),
+    native_latent=(32, 128),
+    latent_scale=8,
+    recording_peak=0.95,  # Auffusion's converter: librosa.util.normalize(audio) * 0.95 before the mel analysis
     available=weights_available,
 )

@@ -307,6 +307,15 @@ def decode_canvas(model: DiffusionModel, latents: torch.Tensor) -> torch.Tensor:
     return decode_pixels(model, latents).mean(dim=1)
 
 
+@torch.no_grad()
+def encode_pixels(model: DiffusionModel, pixels: torch.Tensor) -> torch.Tensor:
+    """RGB (B, 3, H, W) in [0, 1] → latents (B, 4, H/8, W/8) through the model's VAE: the mean of its
+    posterior (deterministic), scaled as the UNet sees latents. Returned in float32 on the model's device."""
+    vae = model.vae
+    posterior = vae.encode(pixels.to(model.device, model.dtype) * 2 - 1).latent_dist
+    return (posterior.mean * vae.config.scaling_factor).float()
+
+
 # ---- vocoder ----------------------------------------------------------------------------------------------
 def load_vocoder(
     source: str,

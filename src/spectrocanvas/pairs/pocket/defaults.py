@@ -39,3 +39,7 @@ sleeping — 10 to 26 s once other work held the cores; one thread kept 2.5 s (B
 
 VOCODER = "griffinlim"
 """The pocket pair has no HiFi-GAN; its canvases are heard through Griffin-Lim."""
+
+RECORDING_PEAK = 0.5
+"""A recording is normalised to this peak before it becomes a pocket canvas: the middle of the
+training sounds' peak levels (drawn from 0.1 … 0.9, ``training/sounds.synthesise``)."""

@@ -20,7 +20,7 @@ from spectrocanvas.pairs.pocket import defaults
 from spectrocanvas.pairs.pocket.judges import COLUMNS, JUDGE_KEYS, PocketJudges
 from spectrocanvas.pairs.pocket.networks import KINDS
 from spectrocanvas.pairs.pocket.schedule import pocket_scheduler
-from spectrocanvas.pairs.pocket.spec import CANVAS_SHAPE, from_model
+from spectrocanvas.pairs.pocket.spec import CANVAS_SHAPE, POCKET, from_model, to_model
 from spectrocanvas.pairs.pocket.vocab import class_index, class_pairs
 from spectrocanvas.pairs.pocket.weights import PocketModels, default_weights_dir, load_pocket, weights_file
 
@@ -49,9 +49,10 @@ class PocketPair:
         return self.models.image if role == "image" else self.models.audio
 
     def condition(self, role: str, prompt: str, negative: str) -> tuple[torch.Tensor, torch.Tensor]:
-        """Class indices (1, 1, 1): the prompt's word, and the null class (the pocket models take no negatives)."""
+        """Class indices (1, 1, 1): the prompt's word (no word: the null class, unconditioned), and the null
+        class (the pocket models take no negatives)."""
         denoiser = self.models.image if role == "image" else self.models.audio
-        return denoiser.cond(prompt), denoiser.uncond()
+        return (denoiser.cond(prompt) if prompt.strip() else denoiser.uncond()), denoiser.uncond()
 
     def schedule(self, role: str) -> Mapping[str, Any]:
         return (self.models.image if role == "image" else self.models.audio).scheduler_config
@@ -60,11 +61,10 @@ class PocketPair:
         return pocket_scheduler(name)
 
     def latent_shape(self, height: int, width: int) -> tuple[int, int, int]:
-        """Always the pocket canvas (1, 32, 128): the models know no other size."""
-        if (height, width) != CANVAS_SHAPE[1:]:
-            raise SpectrocanvasError(f"the pocket models draw {CANVAS_SHAPE[1]} × {CANVAS_SHAPE[2]} canvases, "
-                                     f"not {height} × {width}")
-        return CANVAS_SHAPE
+        """(1, 32, width): the pocket canvas's 32 rows, as wide as asked (wider than 128 in windows)."""
+        if height != CANVAS_SHAPE[1]:
+            raise SpectrocanvasError(f"the pocket models draw {CANVAS_SHAPE[1]} rows, not {height}")
+        return (CANVAS_SHAPE[0], height, width)
 
     def decode_canvas(self, latents: torch.Tensor) -> torch.Tensor:
         """(B, 1, 32, 128) in [-1, 1] → canvas (B, 32, 128) in [0, 1]."""
@@ -73,6 +73,14 @@ class PocketPair:
     def decode_image(self, latents: torch.Tensor) -> torch.Tensor:
         """(B, 1, 32, 128) → the canvas as gray RGB (B, 3, 32, 128) in [0, 1]: the picture is the canvas."""
         return self.decode_canvas(latents)[:, None].expand(-1, 3, -1, -1).contiguous()
+
+    def encode_canvas(self, canvas: torch.Tensor) -> torch.Tensor:
+        """Canvas (B, 32, W) in [0, 1] → model space (B, 1, 32, W) in [-1, 1]."""
+        return to_model(canvas.float())[:, None]
+
+    def encode_image(self, pixels: torch.Tensor) -> torch.Tensor:
+        """RGB (B, 3, 32, W) → model space: its gray (the mean of the channels, as decode_image repeats it)."""
+        return self.encode_canvas(pixels.float().mean(dim=1))
 
     def describe(self) -> dict[str, Any]:
         record = self.models.record
@@ -119,16 +127,19 @@ ENTRY = PairEntry(
     scoring=Scoring(keys=JUDGE_KEYS, columns=COLUMNS, load=load_scorer),
     comparison=Comparison(methods=("denoise", "imprint", "image-only", "audio-only"), samples_per_pair=4,
                           prompt_pairs=comparison_pairs),
+    spec=POCKET,
     defaults=({"steps": defaults.STEPS}, {"image_guidance": defaults.IMAGE_GUIDANCE},
               {"audio_guidance": defaults.AUDIO_GUIDANCE},
               {"image_weight": round(1 - defaults.AUDIO_WEIGHT, 10), "audio_weight": defaults.AUDIO_WEIGHT},
-              {"image_start": defaults.IMAGE_START}, {"audio_start": defaults.AUDIO_START}, {"crop_columns": 0},
-              {"latent_height": CANVAS_SHAPE[1]}, {"latent_width": CANVAS_SHAPE[2]}),
+              {"image_start": defaults.IMAGE_START}, {"audio_start": defaults.AUDIO_START}, {"crop_columns": 0}),
     vocoders=(defaults.VOCODER,),
     devices=("cpu",),
     dtypes=("fp32", "float32"),
     check_prompt=check_prompt,
     negative_prompts=False,
     cpu_threads=defaults.THREADS,
+    native_latent=CANVAS_SHAPE[1:],
+    latent_scale=1,
+    recording_peak=defaults.RECORDING_PEAK,
     available=weights_available,
 )
