@@ -25,15 +25,14 @@ import soundfile
 import torch
 
 from spectrocanvas.canvas.analysis import audio_to_canvas
-from spectrocanvas.diffusion.windows import grid_offset, window_starts
 from spectrocanvas.generate.drawing import draw_canvases, play
 from spectrocanvas.generate.prompt_files import PromptPair
 from spectrocanvas.generate.resolve import resolve_settings
 from spectrocanvas.generate.runs import load_pair
 from spectrocanvas.measure.stats import wilson_interval
+from spectrocanvas.measure.seams import chance_ratios, column_change, join_columns, seam_ratio
 from spectrocanvas.measure.study import study_records
 from spectrocanvas.pairs.interface import Runtime, ScorerRequest
-from spectrocanvas.pairs.pocket.schedule import pocket_scheduler
 from spectrocanvas.pairs.pocket.spec import POCKET, WIDTH
 from spectrocanvas.pairs.pocket.training.sounds import synthesise
 from spectrocanvas.pairs.pocket.vocab import IMAGE_CLASSES, SOUND_CLASSES
@@ -68,7 +67,7 @@ def per_window(pair, judges, rows, *, seconds: float) -> tuple[list[dict], dict,
     canvases = draw_canvases(settings, [s.seed for s in settings], pair, batch_size=8)[1]
     waves = [play(pair, canvas) for canvas in canvases]
     elapsed = time.perf_counter() - started
-    verdicts, changes = [], []
+    verdicts = []
     for s, canvas, wave in zip(settings, canvases, waves):
         heard = audio_to_canvas(wave, POCKET)  # what the sound judge hears, window by window
         tiles = canvas.shape[-1] // WIDTH
@@ -76,25 +75,28 @@ def per_window(pair, judges, rows, *, seconds: float) -> tuple[list[dict], dict,
         verdicts += judges.judge(torch.stack([canvas[:, i * WIDTH:(i + 1) * WIDTH] for i in range(tiles)]),
                                  torch.stack([heard[:, i * WIDTH:(i + 1) * WIDTH] for i in range(tiles)]),
                                  [prompts["image"]] * tiles, [prompts["audio"]] * tiles)
-        changes.append((canvas[:, 1:] - canvas[:, :-1]).abs().mean(0))  # change from column j to j + 1
-    seams = seam_ratio(torch.stack(changes).mean(0), settings[0]) if settings[0].window_stride else {}
+    seams = {}
+    if settings[0].window_stride:
+        change, joins = column_change(canvases), join_columns(settings[0], pair)
+        chance = chance_ratios(change, joins)
+        seams = {"seam_ratio_mean_over_steps": seam_ratio(change, joins),
+                 "chance_mean": float(chance.mean()), "chance_std": float(chance.std())}
     return verdicts, seams, elapsed / (len(rows) * seconds)
 
 
-def seam_ratio(change: torch.Tensor, settings) -> dict:
-    """Mean column-to-column change at the windows' joins against elsewhere, for the joins of each
-    step's window grid (it moves from step to step); the mean over the steps and the first step's."""
-    scheduler = pocket_scheduler(settings.scheduler)
-    scheduler.set_timesteps(settings.steps)
-    width, window = settings.latent_width, WIDTH
-    ratios = []
-    for t in scheduler.timesteps:
-        starts = window_starts(width, window, settings.window_stride, offset=grid_offset(t, settings.window_stride))
-        joins = sorted({j for s in starts for j in (s, s + window) if 0 < j < width})
-        mask = torch.zeros(width - 1, dtype=torch.bool)
-        mask[[j - 1 for j in joins]] = True
-        ratios.append(float(change[mask].mean() / change[~mask].mean()))
-    return {"seam_ratio_mean_over_steps": sum(ratios) / len(ratios), "seam_ratio_first_step": ratios[0]}
+def time_per_second(pair, lengths: list[float], repeats: int = 2) -> dict[str, float]:
+    """Seconds of sampling and of the vocoder per second of sound, one sample at a time (best of ``repeats``)."""
+    out = {}
+    for seconds in lengths:
+        settings = resolve_settings({"image_prompt": "star", "audio_prompt": "drone", "seconds": seconds}, pair=pair.entry)
+        best = float("inf")
+        for _ in range(repeats):
+            started = time.perf_counter()
+            canvas = draw_canvases([settings], [0], pair, batch_size=1)[1][0]
+            play(pair, canvas)
+            best = min(best, time.perf_counter() - started)
+        out[f"{seconds:g} s"] = best / seconds
+    return out
 
 
 def measure_recordings(pair, judges, per_class: int, strengths: list[float]) -> dict:
@@ -129,6 +131,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--lengths", default="2,8,16")
     p.add_argument("--skip-lengths", action="store_true")
     p.add_argument("--skip-recordings", action="store_true")
+    p.add_argument("--length-rows", type=int, default=64, help="class pairs for the lengths (64: all)")
     p.add_argument("--out", default="init.json")
     p.add_argument("--markdown", default=None)
     args = p.parse_args(argv)
@@ -151,18 +154,20 @@ def main(argv: list[str] | None = None) -> int:
     if not args.skip_lengths:
         class_rows = [PromptPair(where=f"{i}+{s}", options={"image_prompt": i, "audio_prompt": s, "seed": k})
                       for k, (i, s) in enumerate((i, s) for i in IMAGE_CLASSES for s in SOUND_CLASSES)]
+        class_rows = class_rows[:: max(1, len(class_rows) // args.length_rows)][: args.length_rows]
         lengths = {}
         for seconds in (float(x) for x in args.lengths.split(",")):
             verdicts, seams, cost = per_window(pair, judges, class_rows, seconds=seconds)
             lengths[f"{seconds:g} s"] = {**rate(verdicts), **seams, "compute_seconds_per_second": cost}
             print(f"{seconds:g} s: {lengths[f'{seconds:g} s']}", flush=True)
         result["lengths"] = lengths
+        result["seconds_per_second"] = time_per_second(pair, [float(x) for x in args.lengths.split(",")])
         lines += ["", "| canvas | success per 2 s window | 95% interval | windows judged | seam: join / elsewhere | "
-                      "compute s per s of sound |", "|---|---:|---:|---:|---:|---:|"]
+                      "s per s of sound, one sample |", "|---|---:|---:|---:|---:|---:|"]
         for k, v in lengths.items():
             seam = f"{v['seam_ratio_mean_over_steps']:.3f}" if "seam_ratio_mean_over_steps" in v else "–"
             lines.append(f"| {k} | {v['rate']:.1%} | {v['low']:.1%}–{v['high']:.1%} | {v['n']} | {seam} | "
-                         f"{v['compute_seconds_per_second']:.2f} |")
+                         f"{result['seconds_per_second'][k]:.2f} |")
     markdown = "\n".join(lines) + "\n"
     print(markdown)
     Path(args.out).write_text(json.dumps(result, indent=2))

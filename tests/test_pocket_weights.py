@@ -93,3 +93,19 @@ def test_composed_success_on_fixed_pairs():
     single model manages (a single model's success is about its own rate × 1/8)."""
     composed = _judged("denoise", 0, 4)
     assert sum(r["both_right"] for r in composed) / len(composed) >= SUCCESS_FLOOR
+
+
+@pytest.mark.slow
+def test_the_joins_of_a_long_canvas_are_no_seams():
+    """Every class once at 8 s: the change from column to column where windows joined is no larger
+    than elsewhere, beyond what random columns give by chance (their 95th percentile)."""
+    from spectrocanvas.generate.drawing import draw_canvases
+    from spectrocanvas.generate.resolve import resolve_settings
+    from spectrocanvas.measure.seams import chance_ratios, column_change, join_columns, seam_ratio
+
+    pair = load_pair(Runtime(pair="pocket"))
+    settings = [resolve_settings({"image_prompt": i, "audio_prompt": a, "seconds": 8}, pair="pocket")
+                for i, a in FIXED_PAIRS]
+    change = column_change(draw_canvases(settings, list(range(len(settings))), pair)[1])
+    joins = join_columns(settings[0], pair)
+    assert seam_ratio(change, joins) <= float(chance_ratios(change, joins).quantile(0.95))

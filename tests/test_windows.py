@@ -74,3 +74,27 @@ def test_cost_grows_linearly_with_the_width():
         evaluated[width] = sum(seen)
     per_column = [evaluated[w] / w for w in evaluated]
     assert all(1.5 <= p <= 2.5 for p in per_column), per_column
+
+
+def test_seam_ratio_sees_a_step_at_the_joins_and_none_in_smooth_canvases():
+    from types import SimpleNamespace
+
+    from spectrocanvas.diffusion.ddim import ClippedDDIM
+    from spectrocanvas.generate.resolve import resolve_settings
+    from spectrocanvas.measure.seams import chance_ratios, column_change, join_columns, seam_ratio
+    from spectrocanvas.pairs.pocket.pair import ENTRY
+    from spectrocanvas.pairs.pocket.schedule import scheduler_config
+
+    settings = resolve_settings({"image_prompt": "star", "audio_prompt": "rain", "seconds": 6, "steps": 5},
+                                pair="pocket")
+    pair = SimpleNamespace(entry=ENTRY, scheduler=lambda name: ClippedDDIM(scheduler_config()))
+    joins = join_columns(settings, pair)
+    assert len(joins) == 5 and all(0 < j < 384 for columns in joins for j in columns)
+    canvases = torch.rand(4, 32, 384, generator=torch.Generator().manual_seed(0)) * 0.1
+    change = column_change(canvases)
+    assert abs(seam_ratio(change, joins) - 1) < 0.2  # noise: no seams
+    stepped = canvases.clone()
+    for j in joins[0]:
+        stepped[..., j:] += 0.5  # a step where the first step's windows joined
+    steps = column_change(stepped)
+    assert seam_ratio(steps, joins[:1]) > 5 and seam_ratio(steps, joins[:1]) > float(chance_ratios(steps, joins[:1]).max())
