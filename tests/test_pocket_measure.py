@@ -5,6 +5,7 @@ pocket` and `generate --score/--keep-top`, and the in-memory study that must agr
 import json
 
 import pytest
+import soundfile
 import torch
 from pocket_tiny import pocket_canvases, write_tiny_pocket
 
@@ -277,3 +278,16 @@ def test_study_command_writes_json_and_markdown(pocket_weights, tmp_path):
     row = result["methods"]["denoise"]
     assert row["n"] == 2 and f"{row['both_right_rate']:.1%}" in md.read_text()
     assert study_main(["--pair", "pocket", "--set", "stpes=2", "--out", str(out)]) == 2  # a typo is one line
+
+
+def test_a_sample_composed_without_an_audio_prompt_is_judged_on_its_picture_only(pocket_weights, tmp_path):
+    recording = tmp_path / "rec.wav"
+    soundfile.write(str(recording), (0.3 * torch.sin(torch.arange(32000) * 0.2)).numpy(), 16000)
+    out = tmp_path / "run"
+    assert main(["generate", "--preset", "pocket", "--image-prompt", "moon", "--init-audio", str(recording),
+                 "-o", str(out), "--steps", "3", "--no-video", "--quiet", "--score"]) == 0
+    meta = read_json(out / "sample_000" / "meta.json")
+    assert meta["audio_prompt"] == "" and meta["image_judge_score"] is not None
+    assert meta["sound_judge_score"] is None and meta["sound_right"] is None and meta["both_right"] is None
+    assert meta["sound_judged"] in SOUND_CLASSES  # what the judge heard is still said
+    assert evaluate(out).scored == []  # judged once: nothing to score again

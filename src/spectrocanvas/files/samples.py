@@ -67,8 +67,6 @@ def read_sound(path: str | Path) -> tuple[torch.Tensor, int]:
 
 
 def prompt_of(meta: dict[str, Any], role: str) -> str:
-    """The prompt of ``role`` ("image" or "audio") a sample's meta.json records."""
-    prompt = meta.get(f"{role}_prompt") or meta.get("prompts", {}).get(role)
-    if not prompt:
-        raise SpectrocanvasError(f"meta.json has no {role} prompt to score against")
-    return prompt
+    """The prompt of ``role`` ("image" or "audio") a sample's meta.json records ("" where it was
+    composed without one: a run that started from that side's input)."""
+    return meta.get(f"{role}_prompt") or meta.get("prompts", {}).get(role) or ""

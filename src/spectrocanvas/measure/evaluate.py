@@ -40,7 +40,9 @@ def samples_pair(folders: Sequence[Path]) -> PairEntry:
 
 
 def is_scored(meta: Mapping[str, Any], keys: Sequence[str]) -> bool:
-    return all(meta.get(key) is not None for key in keys)
+    """Whether the scorer ran on the sample (a score may be None: a sample composed without a
+    prompt for one side has nothing to be scored against there)."""
+    return "scorers" in meta and all(key in meta for key in keys)
 
 
 def read_scored_sample(folder: Path, meta: Mapping[str, Any]) -> ScoredSample:

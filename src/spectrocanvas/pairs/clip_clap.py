@@ -375,13 +375,21 @@ class ClipClapScorer:
         return {"clip": self.clip.describe(), "clap": self.clap.describe()}
 
     def score(self, samples: Sequence[ScoredSample]) -> list[dict[str, Any]]:
-        """``clip_score`` and ``clap_score`` of each sample (CLAP called once per sample rate)."""
-        clip = self.clip.score([s.canvas for s in samples], [s.prompts["image"] for s in samples])
-        clap = [0.0] * len(samples)
+        """``clip_score`` and ``clap_score`` of each sample (CLAP called once per sample rate); None
+        for a side composed without a prompt (nothing to score against)."""
+        clip: list[float | None] = [None] * len(samples)
+        pictured = [i for i, s in enumerate(samples) if s.prompts["image"].strip()]
+        if pictured:
+            values = self.clip.score([samples[i].canvas for i in pictured], [samples[i].prompts["image"] for i in pictured])
+            for i, value in zip(pictured, values.tolist()):
+                clip[i] = value
+        clap: list[float | None] = [None] * len(samples)
         for rate in dict.fromkeys(s.sample_rate for s in samples):
-            rows = [i for i, s in enumerate(samples) if s.sample_rate == rate]
+            rows = [i for i, s in enumerate(samples) if s.sample_rate == rate and s.prompts["audio"].strip()]
+            if not rows:
+                continue
             values = self.clap.score([samples[i].waveform for i in rows], [samples[i].prompts["audio"] for i in rows],
                                      sample_rate=rate)
             for i, value in zip(rows, values.tolist()):
                 clap[i] = value
-        return [{"clip_score": c, "clap_score": a} for c, a in zip(clip.tolist(), clap)]
+        return [{"clip_score": c, "clap_score": a} for c, a in zip(clip, clap)]

@@ -65,15 +65,17 @@ class PocketJudges:
         sound_p = torch.softmax(self.models.audio_judge(heard), dim=1)
         out = []
         for i, (image_word, audio_word) in enumerate(zip(image_words, audio_words)):
-            wanted_image, wanted_sound = class_index(image_word, "image"), class_index(audio_word, "audio")
             picked_image, picked_sound = int(image_p[i].argmax()), int(sound_p[i].argmax())
-            image_right, sound_right = picked_image == wanted_image, picked_sound == wanted_sound
-            out.append({"image_judge_score": float(image_p[i, wanted_image]),
-                        "sound_judge_score": float(sound_p[i, wanted_sound]),
-                        "image_judged": self.models.image_judge.classes[picked_image],
-                        "sound_judged": self.models.audio_judge.classes[picked_sound],
-                        "image_right": image_right, "sound_right": sound_right,
-                        "both_right": image_right and sound_right})
+            verdict: dict[str, Any] = {"image_judged": self.models.image_judge.classes[picked_image],
+                                       "sound_judged": self.models.audio_judge.classes[picked_sound]}
+            for side, word, kind, probabilities, picked in (("image", image_word, "image", image_p, picked_image),
+                                                            ("sound", audio_word, "audio", sound_p, picked_sound)):
+                wanted = class_index(word, kind) if word.strip() else None  # no word: nothing to judge against
+                verdict[f"{side}_judge_score"] = None if wanted is None else float(probabilities[i, wanted])
+                verdict[f"{side}_right"] = None if wanted is None else picked == wanted
+            both = (verdict["image_right"], verdict["sound_right"])
+            verdict["both_right"] = None if None in both else all(both)
+            out.append(verdict)
         return out
 
     @staticmethod
