@@ -25,9 +25,9 @@ class VocoderConfigError(SpectrocanvasError):
 
 AUFFUSION_HIFIGAN_CONFIG: dict[str, Any] = {
     "resblock": "1",
-    "upsample_rates": [5, 4, 2, 2, 2],
-    "upsample_kernel_sizes": [16, 16, 8, 4, 4],
-    "upsample_initial_channel": 1024,
+    "upsample_rates": [5, 4, 4, 2],
+    "upsample_kernel_sizes": [11, 8, 8, 4],
+    "upsample_initial_channel": 512,
     "resblock_kernel_sizes": [3, 7, 11],
     "resblock_dilation_sizes": [[1, 3, 5], [1, 3, 5], [1, 3, 5]],
     "num_mels": 256,
@@ -36,11 +36,11 @@ AUFFUSION_HIFIGAN_CONFIG: dict[str, Any] = {
 """Best-known shape of ``auffusion/auffusion-full-no-adapter/vocoder/config.json``, for benchmarks.
 
 How sure: certain of num_mels 256, sampling_rate 16000 and prod(upsample_rates) = 160 (the canvas
-hop); fairly sure of resblock "1" with kernels [3, 7, 11] and dilations [1, 3, 5] (HiFi-GAN V1,
-which Auffusion's code follows). The upsampling rates/kernels and initial channel 1024 are the
-16 kHz / hop-160 HiFi-GAN layout used by AudioLDM; Auffusion's generator has the odd (k − u) padding
-branch, which this layout's first layer (16 − 5 = 11) needs, so it is plausible, but not verified
-against the file (no network here). Only compute cost depends on it; real runs read the real file.
+hop); HiFi-GAN V1 blocks (resblock "1", kernels [3, 7, 11], dilations [1, 3, 5]) as Auffusion's
+code builds them. Rates [5, 4, 4, 2], kernels [11, 8, 8, 4] and 512 initial channels are what the
+project's design notes report; their size agrees with the hub file: 13.67 M parameters, 54.7 MB in
+float32 against the 54.8 MB of ``vocoder.pt`` (the 1024-channel AudioLDM layout guessed before
+would be 56.6 M, 227 MB). Not read from the file itself (no network here); real runs read it.
 """
 
 REQUIRED_KEYS = ("upsample_rates", "upsample_kernel_sizes", "upsample_initial_channel", "resblock",
