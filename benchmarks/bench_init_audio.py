@@ -29,8 +29,8 @@ from spectrocanvas.generate.drawing import draw_canvases, play
 from spectrocanvas.generate.prompt_files import PromptPair
 from spectrocanvas.generate.resolve import resolve_settings
 from spectrocanvas.generate.runs import load_pair
-from spectrocanvas.measure.stats import wilson_interval
 from spectrocanvas.measure.seams import chance_ratios, column_change, join_columns, seam_ratio
+from spectrocanvas.measure.stats import wilson_interval
 from spectrocanvas.measure.study import study_records
 from spectrocanvas.pairs.interface import Runtime, ScorerRequest
 from spectrocanvas.pairs.pocket.spec import POCKET, WIDTH

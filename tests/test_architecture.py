@@ -14,8 +14,9 @@ from importlinter.cli import lint_imports
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCE = ROOT / "src" / "spectrocanvas"
-HEAVY = ("diffusers", "transformers", "av")
-"""Libraries that take seconds (or FFmpeg's shared libraries) to import: only these may be imported
+HEAVY = ("diffusers", "transformers", "av", "accelerate")
+"""Libraries that take seconds (or FFmpeg's shared libraries, or are optional: accelerate, for multi-process
+launches only) to import: only these may be imported
 inside a function, where they are needed."""
 POCKET_HOME = (SOURCE / "pairs" / "pocket", SOURCE / "pairs" / "registry.py")
 

@@ -57,3 +57,19 @@ def test_fit_length_says_what_it_did():
     padded, how = fit_length(wave, 12)
     assert how == "padded" and padded[10:].abs().sum() == 0
     assert fit_length(wave, 10)[1] == "exact"
+
+
+def test_a_wav_depends_on_its_samples_alone_and_opens_in_libsndfile_and_ffmpeg(tmp_path):
+    import av
+
+    wave = torch.sin(torch.arange(16_001) * 0.05) * 0.4
+    write_wav(tmp_path / "a.wav", wave, sample_rate=16_000)
+    write_wav(tmp_path / "b.wav", wave, sample_rate=16_000)
+    assert (tmp_path / "a.wav").read_bytes() == (tmp_path / "b.wav").read_bytes()  # no time stamp inside
+    info = soundfile.info(str(tmp_path / "a.wav"))
+    assert (info.format, info.subtype, info.samplerate, info.channels, info.frames) == ("WAV", "FLOAT", 16_000, 1,
+                                                                                         16_001)
+    with av.open(str(tmp_path / "a.wav")) as container:
+        stream = container.streams.audio[0]
+        decoded = np.concatenate([frame.to_ndarray().reshape(-1) for frame in container.decode(stream)])
+    assert stream.codec_context.name == "pcm_f32le" and np.array_equal(decoded, wave.numpy())

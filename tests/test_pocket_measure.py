@@ -26,6 +26,7 @@ from spectrocanvas.pairs.pocket.pair import comparison_pairs
 from spectrocanvas.pairs.pocket.training.judge_check import judge_accuracy
 from spectrocanvas.pairs.pocket.vocab import IMAGE_CLASSES, SOUND_CLASSES, class_pairs
 from spectrocanvas.pairs.pocket.weights import WEIGHTS_ENV, load_pocket
+from spectrocanvas.pairs.registry import get_pair
 
 
 @pytest.fixture(scope="module")
@@ -193,18 +194,20 @@ def test_compare_pocket_gives_success_rows_per_method(pocket_weights, tmp_path, 
 def test_compare_pocket_defaults_to_every_class_pair_each_with_its_own_seeds(pocket_weights, monkeypatch, tmp_path):
     seen = {}
 
-    def fake_generate_pairs(**kwargs):
-        seen.setdefault("pairs", kwargs["pairs"])
-        seen.setdefault("methods", []).append(kwargs["method"])
+    def fake_make_runs(runs, runtime, **kwargs):
+        seen["runs"] = runs
         raise SystemExit(0)
 
-    monkeypatch.setattr(compare_module, "generate_pairs", fake_generate_pairs)
+    monkeypatch.setattr(compare_module, "make_runs", fake_make_runs)
     with pytest.raises(SystemExit):
         compare_module.compare(output=tmp_path / "x", runtime=Runtime(pair="pocket"), options={"n": 3, "seed": 7})
-    assert [(p.options["image_prompt"], p.options["audio_prompt"]) for p in seen["pairs"]] == [
+    runs = seen["runs"]  # one run per method and class pair, made in one go
+    assert {folder.parent.name for folder, _ in runs} == set(get_pair("pocket").comparison.methods)
+    denoise = [settings for folder, settings in runs if folder.parent.name == "denoise"]
+    assert [(s.prompts()["image"], s.prompts()["audio"]) for s in denoise] == [
         (p["image_prompt"], p["audio_prompt"]) for p in class_pairs()]
-    assert [p.options["seed"] for p in seen["pairs"]] == [7 + 3 * k for k in range(64)]  # pair k: seeds 7+3k … 9+3k
-    assert seen["methods"] == ["denoise"]
+    assert [s.seed for s in denoise] == [7 + 3 * k for k in range(64)]  # pair k: seeds 7+3k … 9+3k
+    assert {s.n for _, s in runs} == {3}
 
 
 @pytest.mark.parametrize("extra, n", [((), 4), (("-n", "2"), 2)])
@@ -212,11 +215,11 @@ def test_compare_takes_the_pairs_samples_per_prompt_pair_unless_told(pocket_weig
                                                                      extra, n):
     seen = {}
 
-    def fake_plan(rows, *, options, **kwargs):
+    def fake_pair_runs(output, rows, *, options, **kwargs):
         seen.update(options)
         raise SystemExit(0)
 
-    monkeypatch.setattr(compare_module, "plan_pairs", fake_plan)
+    monkeypatch.setattr(compare_module, "pair_runs", fake_pair_runs)
     with pytest.raises(SystemExit):
         main(["compare", "--preset", "pocket", "-o", str(tmp_path / "x"), *extra])
     assert seen["n"] == n

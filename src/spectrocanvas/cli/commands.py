@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import errno
+import os
 import sys
 from collections.abc import Sequence
 
@@ -14,6 +15,7 @@ from spectrocanvas.files.pictures import FIT_MODES
 from spectrocanvas.generate.resolve import resolve_settings
 from spectrocanvas.generate.runs import generate, generate_pairs
 from spectrocanvas.pairs.interface import ROLES
+from spectrocanvas.support.processes import current_processes
 from spectrocanvas.tools.analyze import analyze
 from spectrocanvas.tools.demo import run_demo
 from spectrocanvas.tools.imprint import imprint
@@ -206,28 +208,34 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _fail(message: str, code: int = 2) -> int:
-    print(f"spectrocanvas: error: {message}", file=sys.stderr)
+def _fail(message: str, code: int, where: str) -> int:
+    print(f"spectrocanvas{where}: error: {message}", file=sys.stderr)
     return code
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script; returns the exit status."""
     args = build_parser().parse_args(argv)
+    where = ""  # under accelerate launch: which process failed
     try:
+        processes = current_processes()
+        if processes.count > 1:
+            where = f" (process {processes.index + 1} of {processes.count})"
+            if not processes.is_main:  # the main process alone reports what was made
+                sys.stdout = open(os.devnull, "w")
         return args.handler(args)
     except SpectrocanvasError as error:
-        return _fail(str(error), error.exit_code)
+        return _fail(str(error), error.exit_code, where)
     except KeyboardInterrupt:
-        return _fail("interrupted; finished outputs are kept, unfinished ones were removed", 130)
+        return _fail("interrupted; finished outputs are kept, unfinished ones were removed", 130, where)
     except MemoryError:
-        return _fail("out of memory; try a shorter canvas or a smaller batch", 3)
+        return _fail("out of memory; try a shorter canvas or a smaller batch", 3, where)
     except OSError as error:
         if error.errno == errno.ENOSPC:
             return _fail(f"no space left on the device while writing {error.filename or 'the output'}; "
-                         "nothing half-written was kept", 3)
-        where = f": {error.filename}" if error.filename else ""
-        return _fail(f"{error.strerror or error}{where}", 3)
+                         "nothing half-written was kept", 3, where)
+        detail = f": {error.filename}" if error.filename else ""
+        return _fail(f"{error.strerror or error}{detail}", 3, where)
 
 
 if __name__ == "__main__":

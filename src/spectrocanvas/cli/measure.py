@@ -7,6 +7,7 @@ Thin: parses arguments and calls :mod:`spectrocanvas.measure.evaluate`,
 from __future__ import annotations
 
 import argparse
+import functools
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -20,12 +21,14 @@ from spectrocanvas.cli.options import (
     settings_from_args,
 )
 from spectrocanvas.errors import SpectrocanvasError
+from spectrocanvas.files.records import read_json
 from spectrocanvas.generate.methods import METHODS, parse_methods
-from spectrocanvas.measure.compare import COMPARISON_CSV, COMPARISON_MD, compare
-from spectrocanvas.measure.evaluate import SCORES_CSV, SCORES_MD, evaluate, load_scorer, score_samples
+from spectrocanvas.measure.compare import COMPARISON_CSV, COMPARISON_MD, ComparisonResult, compare
+from spectrocanvas.measure.evaluate import SCORES_CSV, SCORES_MD, evaluate, is_scored, load_scorer, score_samples
 from spectrocanvas.measure.rerank import keep_top_runs
-from spectrocanvas.pairs.interface import Runtime
+from spectrocanvas.pairs.interface import Runtime, Scorer
 from spectrocanvas.pairs.registry import PAIRS, get_pair
+from spectrocanvas.support.processes import current_processes
 
 
 # ---- generate: --method, --score, --keep-top --------------------------------------------------------------
@@ -56,9 +59,13 @@ def sample_hook(args: argparse.Namespace, runtime: Runtime) -> Callable[[Path], 
     if not _scoring(args):
         return None
     entry = get_pair(runtime.pair)
-    scorer = load_scorer(entry, scorer_models=scorer_models_from_args(args), device=args.device,
-                         offline=args.offline or None)
-    return lambda folder: score_samples([folder], scorer, entry.scoring.keys)
+
+    @functools.cache  # loaded by the first sample this process makes
+    def scorer() -> Scorer:
+        return load_scorer(entry, scorer_models=scorer_models_from_args(args),
+                           device=current_processes().device_for(args.device), offline=args.offline or None)
+
+    return lambda folder: score_samples([folder], scorer(), entry.scoring.keys)
 
 
 def finish_generate(args: argparse.Namespace, runtime: Runtime, folders: Sequence[Path]) -> None:
@@ -66,10 +73,14 @@ def finish_generate(args: argparse.Namespace, runtime: Runtime, folders: Sequenc
     if not _scoring(args):
         return
     entry = get_pair(runtime.pair)
-    scorer = load_scorer(entry, scorer_models=scorer_models_from_args(args), device=args.device,
-                         offline=args.offline or None)
-    score_samples(folders, scorer, entry.scoring.keys)
-    if args.keep_top is None:
+    processes = current_processes()
+    mine = [f for f in processes.mine(folders) if not is_scored(read_json(f / "meta.json"), entry.scoring.keys)]
+    if mine:
+        scorer = load_scorer(entry, scorer_models=scorer_models_from_args(args),
+                             device=processes.device_for(args.device), offline=args.offline or None)
+        score_samples(mine, scorer, entry.scoring.keys)
+    processes.wait()
+    if args.keep_top is None or not processes.is_main:
         return
     path, kept = keep_top_runs(args.output, folders, args.keep_top, entry.scoring.keys)
     print(f"kept {sum(len(v) for v in kept.values())} of {len(folders)} sample(s) in the top {args.keep_top:g} "
@@ -92,12 +103,16 @@ def _run_evaluate(args: argparse.Namespace) -> int:
 
 # ---- compare --------------------------------------------------------------------------------------------------
 def _run_compare(args: argparse.Namespace) -> int:
+    def show(result: ComparisonResult) -> None:  # as soon as the table is written, before the videos
+        print(result.markdown)
+        print(f"wrote {Path(args.output) / COMPARISON_MD} and {Path(args.output) / COMPARISON_CSV}", flush=True)
+
     result = compare(output=args.output, pairs_file=args.pairs,
                      methods=parse_methods(args.methods) if args.methods else None,
                      options=settings_from_args(args), runtime=runtime_from_args(args), overwrite=args.overwrite,
-                     scorer_models=scorer_models_from_args(args), rescore=args.rescore)
-    print(result.markdown)
-    print(f"wrote {Path(args.output) / COMPARISON_MD} and {Path(args.output) / COMPARISON_CSV}")
+                     scorer_models=scorer_models_from_args(args), rescore=args.rescore, on_table=show)
+    if result.videos:
+        print(f"added video.mp4 to {len(result.videos)} sample(s)")
     return 0
 
 

@@ -7,6 +7,7 @@ the darkest parts of a picture (see BENCHMARKS.md, "WAV sample format").
 
 from __future__ import annotations
 
+import struct
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -76,6 +77,16 @@ def fit_length(waveform: torch.Tensor, samples: int) -> tuple[torch.Tensor, str]
 
 
 def write_wav(path: str | Path, waveform: torch.Tensor, *, sample_rate: int) -> None:
-    """Write a mono waveform (samples,) as 32-bit float WAV at its absolute level."""
-    samples = waveform.detach().float().cpu().numpy()
-    soundfile.write(str(path), samples, sample_rate, subtype=WAV_SUBTYPE, format="WAV")
+    """Write a mono waveform (samples,) as 32-bit float WAV at its absolute level.
+
+    The file is the plain IEEE-float layout (fmt, fact, data chunks) and depends on the samples
+    alone: libsndfile would add a PEAK chunk stamped with the time of writing, so the same sound
+    written twice would differ.
+    """
+    samples = waveform.detach().float().cpu().numpy().astype("<f4").reshape(-1)
+    data = samples.tobytes()
+    fmt = struct.pack("<HHIIHHH", 3, 1, sample_rate, sample_rate * 4, 4, 32, 0)  # IEEE float, mono, cbSize 0
+    chunks = (b"fmt " + struct.pack("<I", len(fmt)) + fmt
+              + b"fact" + struct.pack("<II", 4, len(samples))
+              + b"data" + struct.pack("<I", len(data)) + data)
+    Path(path).write_bytes(b"RIFF" + struct.pack("<I", 4 + len(chunks)) + b"WAVE" + chunks)

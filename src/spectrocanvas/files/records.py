@@ -28,8 +28,18 @@ def provenance() -> dict[str, Any]:
         "numpy": numpy.__version__,
         "platform": platform.platform(),
         "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-        "command": shlex.join(sys.argv) if sys.argv and sys.argv[0] else None,
+        "command": command_line(),
     }
+
+
+def command_line() -> str | None:
+    """The command that is running, as a user would type it again: ``spectrocanvas …`` however it
+    was started (console script, ``python -m``, or each process of ``accelerate launch -m``)."""
+    if not sys.argv or not sys.argv[0]:
+        return None
+    program = Path(sys.argv[0])
+    ours = program.name == "spectrocanvas" or (program.name == "__main__.py" and program.parent.name == "spectrocanvas")
+    return shlex.join(["spectrocanvas" if ours else sys.argv[0], *sys.argv[1:]])
 
 
 def jsonable(value: Any) -> Any:

@@ -56,11 +56,26 @@ def write_sound_outputs(
         "fidelity": fidelity(canvas, heard),
     }
     if video:
-        with timer.stage("video"):
-            written = write_spectrogram_video(
-                folder / "video.mp4", picture=canvas_to_pixels(heard), waveform=heard_waveform.numpy(),
-                sample_rate=spec.sample_rate, progress=video_progress,
-                comment=LOOP_COMMENT if loop else None)
-        # the staging folder's path means nothing once it is renamed: keep the file name only
-        record["video"] = {"file": "video.mp4", **{k: v for k, v in written.items() if k != "path"}}
+        record["video"] = write_video(folder, heard=heard, heard_waveform=heard_waveform, spec=spec, timer=timer,
+                                      progress=video_progress, loop=loop)
     return record
+
+
+def write_video(folder: Path, *, heard: torch.Tensor, heard_waveform: torch.Tensor, spec: CanvasSpec,
+                timer: StageTimer, progress=None, loop: bool = False) -> dict[str, Any]:
+    """Write folder/video.mp4: what audio.wav shows (heard: (n_mels, frames)) with a playhead, and the
+    sound as audio.wav holds it (heard_waveform: (samples,)). Returns its record for meta.json."""
+    with timer.stage("video"):
+        written = write_spectrogram_video(
+            folder / "video.mp4", picture=canvas_to_pixels(heard), waveform=heard_waveform.numpy(),
+            sample_rate=spec.sample_rate, progress=progress, comment=LOOP_COMMENT if loop else None)
+    # a staging folder's path means nothing once it is renamed: keep the file name only
+    return {"file": "video.mp4", **{k: v for k, v in written.items() if k != "path"}}
+
+
+def add_video(folder: Path, *, spec: CanvasSpec, loop: bool, timer: StageTimer) -> dict[str, Any]:
+    """Write video.mp4 into a finished output folder from its audio.wav, the same file as one made
+    with the other outputs (the video is made from what audio.wav holds); returns its record."""
+    heard_waveform, _ = read_audio(folder / "audio.wav", sample_rate=spec.sample_rate)
+    return write_video(folder, heard=audio_to_canvas(heard_waveform, spec), heard_waveform=heard_waveform, spec=spec,
+                       timer=timer, loop=loop)

@@ -70,8 +70,8 @@ def decode(pair: ModelPair, latents: torch.Tensor, *, loop: bool = False) -> tup
 
 def play(pair: ModelPair, canvas: torch.Tensor, *, loop: bool = False) -> torch.Tensor:
     """One canvas (H, W) → its waveform (W · hop,) float32 on the CPU, through the pair's vocoder
-    (a loop so that its end runs on into its start)."""
-    with torch.no_grad():
+    (a loop so that its end runs on into its start), with the pair's CPU threads."""
+    with torch.no_grad(), cpu_threads(pair.entry.cpu_threads):
         batch = canvas[None].float()
         wave = play_looped(pair.vocoder, batch) if loop else pair.vocoder(batch)
     return wave[0].float().cpu()

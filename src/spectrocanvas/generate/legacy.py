@@ -47,4 +47,4 @@ def upgrade_identity(old: dict[str, Any]) -> dict[str, Any]:
     pair = old.get("preset") or DEFAULT_PAIR
     models = {role: old[f"{role}_model"] for role in ROLES if f"{role}_model" in old}
     return {"pair": pair, "models": models, "settings": settings, "dtype": old.get("dtype"),
-            "vocoder": old.get("vocoder"), "video": old.get("video")}
+            "vocoder": old.get("vocoder")}

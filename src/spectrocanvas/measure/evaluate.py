@@ -24,6 +24,7 @@ from spectrocanvas.measure.tables import summary_table
 from spectrocanvas.pairs.interface import ROLES, PairEntry, ScoredSample, Scorer, ScorerRequest
 from spectrocanvas.pairs.registry import get_pair, pair_of_sample
 from spectrocanvas.support.batching import batched
+from spectrocanvas.support.processes import current_processes
 from spectrocanvas.support.progress import progress_bar
 
 SCORES_MD, SCORES_CSV = "scores.md", "scores.csv"
@@ -137,7 +138,8 @@ def evaluate(root: str | Path, *, scorer_models: Mapping[str, str] | None = None
     ``root/scores.md`` and ``root/scores.csv`` (replaced on each call).
 
     The scorer is the samples' pair's (``scorer`` overrides it), loaded only when a sample needs
-    scoring; ``scorer_models`` names other sources for its models (``{"clip": DIR}``).
+    scoring; ``scorer_models`` names other sources for its models (``{"clip": DIR}``). Under an
+    accelerate launch each process scores its share of the samples and the main one writes the tables.
     """
     root = Path(root)
     folders = find_samples(root)
@@ -146,11 +148,17 @@ def evaluate(root: str | Path, *, scorer_models: Mapping[str, str] | None = None
     entry = samples_pair(folders)
     keys = entry.scoring.keys
     todo = [f for f in folders if rescore or not is_scored(read_json(f / "meta.json"), keys)]
-    if todo:
-        scorer = scorer or load_scorer(entry, scorer_models=scorer_models, device=device, offline=offline)
-        score_samples(todo, scorer, keys, rescore=True, progress=progress)
+    processes = current_processes()
+    processes.wait()  # every process has listed what is left before any writes a score
+    mine = processes.mine(todo)
+    if mine:
+        scorer = scorer or load_scorer(entry, scorer_models=scorer_models, device=processes.device_for(device),
+                                       offline=offline)
+        score_samples(mine, scorer, keys, rescore=True, progress=progress and processes.is_main)
+    processes.wait()
     records = sample_records(folders, root, record_keys(entry))
     markdown, table_csv = score_tables(records, entry)
-    write_text(root / SCORES_MD, markdown)
-    write_text(root / SCORES_CSV, table_csv)
+    if processes.is_main:
+        write_text(root / SCORES_MD, markdown)
+        write_text(root / SCORES_CSV, table_csv)
     return Evaluation(records=records, scored=todo, markdown=markdown, csv=table_csv, pair=entry.name)

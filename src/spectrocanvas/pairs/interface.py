@@ -229,7 +229,7 @@ class PairEntry:
     """Refuses a prompt the role's model cannot take, in one line (a vocabulary, say)."""
     negative_prompts: bool = True
     cpu_threads: int | None = None
-    """Torch threads for sampling on the CPU (None: as the process has them)."""
+    """Torch threads for sampling and the vocoder on the CPU (None: as the process has them)."""
     native_latent: tuple[int, int] = (32, 128)
     """(rows, columns) of the latent the models were trained on: one window of a longer canvas."""
     latent_scale: int = 8

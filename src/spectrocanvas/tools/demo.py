@@ -10,7 +10,7 @@ from spectrocanvas.files.atomic import output_folder
 from spectrocanvas.files.audio import write_wav
 from spectrocanvas.files.records import read_json, write_json
 from spectrocanvas.generate.resolve import resolve_settings
-from spectrocanvas.generate.runs import generate_run
+from spectrocanvas.generate.runs import make_runs
 from spectrocanvas.pairs.interface import Runtime
 from spectrocanvas.pairs.registry import get_pair
 from spectrocanvas.tools.analyze import analyze
@@ -32,11 +32,10 @@ def compose_demo(folder: Path, *, progress: bool = False) -> list[Path]:
     if not entry.available():
         return []
     runtime = Runtime(pair=DEMO_PAIR, progress=progress)
-    samples: list[Path] = []
-    for image, audio in DEMO_PROMPTS:
-        settings = resolve_settings({"image_prompt": image, "audio_prompt": audio, "n": DEMO_SAMPLES}, pair=entry)
-        samples += generate_run(folder / f"{image}-{audio}", settings, runtime)
-    return samples
+    runs = [(folder / f"{image}-{audio}",
+             resolve_settings({"image_prompt": image, "audio_prompt": audio, "n": DEMO_SAMPLES}, pair=entry))
+            for image, audio in DEMO_PROMPTS]
+    return make_runs(runs, runtime)
 
 
 def run_demo(*, output: str | Path = "demo-output", overwrite: bool = False, progress: bool = False) -> dict[str, Path]:

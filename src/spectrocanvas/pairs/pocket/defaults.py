@@ -32,7 +32,7 @@ AUDIO_START = 0
 """The step at which the audio model joins (the reverse warm start: the image model alone first)."""
 
 THREADS = 1
-"""CPU threads for sampling (unless OMP_NUM_THREADS is set). The pocket UNets' layers are so small
+"""CPU threads for sampling and Griffin-Lim (unless OMP_NUM_THREADS is set). The pocket UNets' layers are so small
 that a second thread mostly waits: on the 2-core machine, 4 samples took 2.5 s with one thread,
 4.1 s with two passive threads (the CLI's OMP_WAIT_POLICY) and 1.7 s with two that spin before
 sleeping — 10 to 26 s once other work held the cores; one thread kept 2.5 s (BENCHMARKS.md)."""
