@@ -31,6 +31,7 @@ import contextlib
 import platform
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Callable
 
 import torch
@@ -98,7 +99,8 @@ class Row:
     mode: str
     batch: int
     denoise_s: float       # per batch, extrapolated to the paper's schedule
-    decode_s: float        # VAE (+ vocoder) per batch
+    decode_s: float        # VAE + vocoder per batch
+    vocoder_s: float       # the vocoder's part of decode_s
     unet_flop: float       # UNet FLOPs per batch for the paper's schedule
     unet_only_s: float     # one bare UNet call at batch 2B
     call_flop: float       # FLOPs of that call
@@ -218,14 +220,42 @@ def encode_prompts(models: Models, device: torch.device, dtype: torch.dtype,
     return out
 
 
-def decode(models: Models, latents: torch.Tensor, dtype: torch.dtype, chunk: int) -> None:
-    """VAE decode (and vocoder on the decoded canvas) in chunks of ``chunk`` samples."""
+def decode(models: Models, latents: torch.Tensor, dtype: torch.dtype, chunk: int, device: torch.device) -> float:
+    """VAE decode and vocoder on the decoded canvas, in chunks of ``chunk`` samples; returns the
+    vocoder's seconds (timed apart, with the device synchronised around it)."""
+    vocoder_s = 0.0
     with torch.inference_mode():
         for part in latents.split(chunk):
             image = models.vae.decode(part.to(dtype) / 0.18215, return_dict=False)[0]
             if models.vocoder is not None:
                 mel = image.float().mean(dim=1)  # (b, 256, frames) stands in for the canvas
+                sync(device)
+                started = time.perf_counter()
                 models.vocoder(mel.to(dtype))
+                sync(device)
+                vocoder_s += time.perf_counter() - started
+    return vocoder_s
+
+
+def video_seconds(latent_width: int, repeats: int = 3) -> float:
+    """Seconds to write one sample's video.mp4 (CPU: libx264 and AAC through PyAV): a canvas of the
+    latent's width × 8 columns and its sound, as generate writes them; the best of ``repeats``."""
+    import tempfile
+
+    import numpy as np
+
+    from spectrocanvas.files.video import write_spectrogram_video
+
+    columns = latent_width * 8
+    picture = np.random.default_rng(0).integers(0, 256, (256, columns), dtype=np.uint8)
+    sound = np.random.default_rng(1).standard_normal(columns * 160).astype(np.float32) * 0.1
+    best = float("inf")
+    with tempfile.TemporaryDirectory() as folder:
+        for _ in range(repeats):
+            started = time.perf_counter()
+            write_spectrogram_video(Path(folder) / "video.mp4", picture=picture, waveform=sound, sample_rate=16000)
+            best = min(best, time.perf_counter() - started)
+    return best
 
 
 def paper_calls(steps: int, warm: int) -> int:
@@ -255,15 +285,15 @@ def run_config(models: Models, mode: Mode, denoisers: tuple[Callable, Callable],
             out = compose_sample(latents, scheduler, members(warm), num_steps=steps)
         sync(device)
         t1 = time.perf_counter()
-        decode(models, out, mode.dtype, args.decode_batch)
+        vocoder_s = decode(models, out, mode.dtype, args.decode_batch, device)
         sync(device)
-        return t1 - t0, time.perf_counter() - t1
+        return t1 - t0, time.perf_counter() - t1, vocoder_s
 
     if device.type == "cuda":
         torch.cuda.empty_cache()
         torch.cuda.reset_peak_memory_stats(device)
     generate(2, 1)  # warm-up: compilation, cuDNN autotuning, allocator
-    denoise_s, decode_s = generate(args.steps, args.warm_start)
+    denoise_s, decode_s, vocoder_s = generate(args.steps, args.warm_start)
     calls = paper_calls(args.steps, args.warm_start)
     per_call = denoise_s / calls
     full_calls = paper_calls(100, 10)
@@ -282,7 +312,7 @@ def run_config(models: Models, mode: Mode, denoisers: tuple[Callable, Callable],
     unet_only = (time.perf_counter() - t0) / args.unet_repeats
 
     peak = torch.cuda.max_memory_allocated(device) / 2**30 if device.type == "cuda" else None
-    return Row(mode.name, batch, per_call * full_calls, decode_s, full_calls * calls_flop * batch,
+    return Row(mode.name, batch, per_call * full_calls, decode_s, vocoder_s, full_calls * calls_flop * batch,
                unet_only, calls_flop * batch, peak)
 
 
@@ -315,16 +345,17 @@ def table(rows: list[Row], peak: float | None) -> str:
     def pct(flop: float, s: float) -> str:
         return f"{100 * flop / s / 1e12 / peak:.0f}%" if peak else "n/a"
 
-    lines = ["| mode | batch | s/sample | samples/min | denoise s/batch | decode s/batch "
+    lines = ["| mode | batch | s/sample | samples/min | denoise s/batch | decode s/batch | of it vocoder "
              "| UNet TFLOP/s in loop | % peak | bare UNet TFLOP/s | % peak | peak mem GiB |",
-             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r in rows:
         mem = f"{r.peak_mem_gb:.1f}" if r.peak_mem_gb is not None else "n/a"
         loop_tf = r.unet_flop / r.denoise_s / 1e12
         bare_tf = r.call_flop / r.unet_only_s / 1e12
         lines.append(
             f"| {r.mode} | {r.batch} | {r.batch_s / r.batch:.3g} | {60 * r.batch / r.batch_s:.3g} "
-            f"| {r.denoise_s:.3g} | {r.decode_s:.3g} | {loop_tf:.3g} | {pct(r.unet_flop, r.denoise_s)} "
+            f"| {r.denoise_s:.3g} | {r.decode_s:.3g} | {r.vocoder_s:.3g} | {loop_tf:.3g} "
+            f"| {pct(r.unet_flop, r.denoise_s)} "
             f"| {bare_tf:.3g} | {pct(r.call_flop, r.unet_only_s)} | {mem} |")
     return "\n".join(lines)
 
@@ -363,6 +394,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="CPU threads for torch (default: torch's own; 1 with --reduced, where tiny "
                         "ops on shared cores run faster on one thread)")
     p.add_argument("--latent-width", type=int, default=None, help="default 128 (16 reduced)")
+    p.add_argument("--no-video", action="store_true", help="skip timing video.mp4")
     args = p.parse_args(argv)
     cpu = args.device == "cpu"
     defaults = dict(steps=4 if args.reduced else 100, batch_sizes="1,2" if args.reduced else "1,4,8,16",
@@ -469,6 +501,9 @@ def main(argv: list[str] | None = None) -> None:
     print(f"One sample at batch {one.batch}: {one.batch_s:.2f} s"
           + (f"; peak memory {one.peak_mem_gb:.2f} GiB" if one.peak_mem_gb is not None else "")
           + f". Text encoding (once per run): {text_s['optimised']:.3f} s.")
+    if not args.no_video:
+        print(f"video.mp4 of one sample (CPU, libx264 + AAC, {args.latent_width * 8} columns): "
+              f"{video_seconds(args.latent_width):.2f} s")
 
 
 if __name__ == "__main__":

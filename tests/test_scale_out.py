@@ -185,3 +185,10 @@ def test_compare_writes_its_table_before_the_videos(pocket_weights, tmp_path, mo
                                     options={"n": 1, "steps": 2}, on_table=on_table)
     assert seen == [("| table |", 0)]  # the table was there before any video
     assert len(result.videos) == 4 and all((v / "video.mp4").is_file() for v in result.videos)
+
+
+def test_each_process_runs_on_its_own_device_unless_one_is_named():
+    third = Processes(index=2, count=4, device="cuda:2")
+    assert third.device_for(None) == third.device_for("cuda") == "cuda:2"
+    assert third.device_for("cuda:0") == "cuda:0" and third.device_for("cpu") == "cpu"
+    assert Processes().device_for(None) is None and Processes().device_for("cuda") == "cuda"

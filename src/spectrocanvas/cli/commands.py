@@ -47,6 +47,8 @@ GENERATE_EXAMPLES = """examples:
                                                start from a picture
   spectrocanvas generate --preset pocket --pairs pairs.jsonl -o many
                                                one folder per row; rows may set any option by its name
+  accelerate launch --multi_gpu --num_processes 8 -m spectrocanvas generate --pairs pairs.jsonl -n 100 -o many
+                                               the same across 8 GPUs, file for file (README: Many samples)
 
 Models are hub ids or local folders in the same layout. The method succeeds on a fraction of
 samples: make several (-n) and keep the best (--keep-top).

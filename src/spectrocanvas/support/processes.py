@@ -48,8 +48,11 @@ class Processes:
         return list(items[self.index::self.count])
 
     def device_for(self, requested: str | None) -> str | None:
-        """The device to run on: the one asked for, else the one accelerate gave this process."""
-        return requested if requested is not None else self.device
+        """The device to run on: the one accelerate gave this process where none, or only its kind
+        (``cuda``), was asked for; else the one asked for."""
+        if requested is None or (self.device is not None and requested == self.device.split(":")[0]):
+            return self.device
+        return requested
 
     def wait(self) -> None:
         """Wait until every process got here (nothing to wait for alone)."""
