@@ -79,8 +79,9 @@ def test_spectrogram_png_matches_the_wav(sonified):
     from spectrocanvas.files.audio import read_audio
 
     waveform, _ = read_audio(sonified / "audio.wav", sample_rate=16000)
+    gain = json.loads((sonified / "meta.json").read_text())["audio"]["gain"]
     shown = picture_to_gray(open_picture(sonified / "spectrogram.png"))
-    assert (audio_to_canvas(waveform) - shown).abs().max() < 1e-4
+    assert (audio_to_canvas(waveform / gain) - shown).abs().max() < 1e-4  # the file at the canvas's level
 
 
 def test_canvas_png_turns_back_into_sound_with_its_settings(sonified, tmp_path):
@@ -214,7 +215,7 @@ def test_full_disk_ends_in_one_line_and_leaves_nothing(picture, tmp_path, capsys
     def no_space(*args, **kwargs):
         raise OSError(errno.ENOSPC, "No space left on device", "audio.wav")
 
-    monkeypatch.setattr(render, "write_wav", no_space)
+    monkeypatch.setattr(render, "write_sound", no_space)
     out = tmp_path / "full"
     assert main(["sonify", str(picture), "-o", str(out), "--quiet", "--seconds", "1"]) == 3
     assert "no space left" in _one_line_error(capsys)

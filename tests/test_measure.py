@@ -14,7 +14,7 @@ from spectrocanvas.canvas.carve import imprint_canvas
 from spectrocanvas.cli import main
 from spectrocanvas.errors import SpectrocanvasError
 from spectrocanvas.files.pictures import open_picture, picture_to_gray
-from spectrocanvas.files.samples import read_canvas, read_sound
+from spectrocanvas.files.samples import read_canvas, read_sample_sound
 from spectrocanvas.generate import resolve as resolve_module
 from spectrocanvas.generate.methods import METHODS, run_method
 from spectrocanvas.generate.prompt_files import read_prompt_pairs
@@ -184,7 +184,7 @@ def test_evaluate_writes_the_scores_of_a_direct_scorer_call_and_the_tables(gener
     metas = [json.loads((s / "meta.json").read_text()) for s in samples]
     clip, clap = ClipScorer(dirs["clip"], device="cpu"), ClapScorer(dirs["clap"], device="cpu")
     expect_clip = clip.score([read_canvas(s / "canvas.png") for s in samples], "a painting of a castle")
-    sounds = [read_sound(s / "audio.wav") for s in samples]
+    sounds = [read_sample_sound(s, m) for s, m in zip(samples, metas)]  # at the canvas's level
     assert {rate for _, rate in sounds} == {16000}
     expect_clap = clap.score([w for w, _ in sounds], "bell ringing", sample_rate=16000)
     torch.testing.assert_close(torch.tensor([m["clip_score"] for m in metas]), expect_clip.float())

@@ -22,19 +22,59 @@ def test_folder_appears_only_on_success(tmp_path):
 
 def test_existing_folder_is_refused_then_replaced_when_asked(tmp_path):
     target = tmp_path / "out"
-    target.mkdir()
-    (target / "old.txt").write_text("keep me")
+    with output_folder(target) as staging:
+        write_json(staging / "meta.json", {"provenance": {}})
+        (staging / "old.txt").write_text("ours")
+    assert read_json(target / "meta.json")["files"] == ["meta.json", "old.txt"]
     with pytest.raises(OutputExistsError, match="--overwrite"):
         with output_folder(target):
             pass
     with pytest.raises(ValueError):
         with output_folder(target, overwrite=True) as staging:
             raise ValueError
-    assert (target / "old.txt").read_text() == "keep me"  # a failed overwrite loses nothing
+    assert (target / "old.txt").read_text() == "ours"  # a failed overwrite loses nothing
     with output_folder(target, overwrite=True) as staging:
         (staging / "new.txt").write_text("n")
     assert sorted(p.name for p in target.iterdir()) == ["new.txt"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+def test_overwrite_refuses_a_folder_holding_files_spectrocanvas_did_not_write(tmp_path, monkeypatch):
+    target = tmp_path / "out"
+    with output_folder(target) as staging:
+        write_json(staging / "meta.json", {"provenance": {}})
+    (target / "keep.txt").write_text("the user's")
+    with pytest.raises(OutputExistsError, match="keep.txt"):
+        with output_folder(target, overwrite=True):
+            pass
+    assert (target / "keep.txt").read_text() == "the user's"
+    (target / "keep.txt").unlink()
+    (target / "input.png").write_bytes(b"x")
+    with pytest.raises(OutputExistsError, match="holds the input"):
+        with output_folder(target, overwrite=True, inputs=[target / "input.png"]):
+            pass
+    monkeypatch.chdir(target)
+    with pytest.raises(OutputExistsError, match="current folder"):
+        with output_folder(target, overwrite=True):
+            pass
+    assert (target / "input.png").exists()
+
+
+def test_a_killed_writers_staging_folder_is_swept_by_the_next_run(tmp_path):
+    import os
+    import time
+
+    stale = tmp_path / ".out.partial-abcd1234"
+    stale.mkdir()
+    (stale / "audio.wav").write_bytes(b"half")
+    old = time.time() - 60
+    os.utime(stale, (old, old))
+    other = tmp_path / ".elsewhere.partial-abcd1234"  # another target's: not this run's to sweep
+    other.mkdir()
+    os.utime(other, (old, old))
+    with output_folder(tmp_path / "out") as staging:
+        (staging / "a.txt").write_text("a")
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".elsewhere.partial-abcd1234", "out"]
 
 
 def test_json_round_trip_handles_non_finite(tmp_path):

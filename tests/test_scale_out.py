@@ -4,7 +4,9 @@ accelerate's `wait_for_everyone` (the real launch is in test_scale_out_launch.py
 
 import dataclasses
 import json
+import os
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -152,7 +154,9 @@ def test_videos_added_to_a_finished_run_are_the_videos_made_with_it(pocket_weigh
     make_runs(_runs(tmp_path / "inline")[:1], with_videos)
     samples = make_runs(_runs(tmp_path / "later")[:1], RUNTIME)
     assert not list((tmp_path / "later").rglob("video.mp4"))
-    (samples[0] / ".video.mp4.partial-killed.mp4").write_bytes(b"half a video")  # left by a killed process
+    killed = samples[0] / ".video.mp4.partial-killed.mp4"
+    killed.write_bytes(b"half a video")  # left by a killed process a minute ago (no lock holds it)
+    os.utime(killed, (time.time() - 60, time.time() - 60))
     _in_threads(2, lambda processes: add_videos(samples, processes=processes))
     assert tree_differences(tmp_path / "inline", tmp_path / "later") == []
     assert make_runs(_runs(tmp_path / "later")[:1], with_videos) == samples  # nothing left to add

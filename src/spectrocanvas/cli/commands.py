@@ -9,7 +9,14 @@ import sys
 from collections.abc import Sequence
 
 from spectrocanvas.cli.measure import add_generate_measure_options, add_measure_parsers, finish_generate, sample_hook
-from spectrocanvas.cli.options import add_pair_options, add_settings_options, runtime_from_args, settings_from_args
+from spectrocanvas.cli.options import (
+    add_audio_options,
+    add_pair_options,
+    add_settings_options,
+    audio_output_from_args,
+    runtime_from_args,
+    settings_from_args,
+)
 from spectrocanvas.errors import SpectrocanvasError
 from spectrocanvas.files.pictures import FIT_MODES
 from spectrocanvas.generate.resolve import resolve_settings
@@ -75,19 +82,25 @@ def _add_canvas_options(parser: argparse.ArgumentParser, *, seconds_help: str) -
     parser.add_argument("--seed", type=int, default=0, help="seed of the initial phase (default 0)")
 
 
+def _sound_file(args: argparse.Namespace) -> str:
+    return "audio.flac" if args.audio_format == "flac" else "audio.wav"
+
+
 def _run_sonify(args: argparse.Namespace) -> int:
     folder = sonify(image=args.image, output=args.output, seconds=args.seconds, fit=args.fit,
                     iterations=args.iterations, video=args.video, overwrite=args.overwrite, seed=args.seed,
-                    progress=not args.quiet)
-    print(f"wrote {folder}/ (canvas.png, audio.wav, spectrogram.png{', video.mp4' if args.video else ''}, meta.json)")
+                    audio_output=audio_output_from_args(args), progress=not args.quiet)
+    print(f"wrote {folder}/ (canvas.png, {_sound_file(args)}, spectrogram.png{', video.mp4' if args.video else ''}, "
+          "meta.json)")
     return 0
 
 
 def _run_imprint(args: argparse.Namespace) -> int:
     folder = imprint(image=args.image, audio=args.audio, output=args.output, strength=args.strength,
                      invert=args.invert, seconds=args.seconds, fit=args.fit, iterations=args.iterations,
-                     video=args.video, overwrite=args.overwrite, seed=args.seed, progress=not args.quiet)
-    print(f"wrote {folder}/ (original.png, canvas.png, audio.wav, spectrogram.png"
+                     video=args.video, overwrite=args.overwrite, seed=args.seed, audio_output=audio_output_from_args(args),
+                     progress=not args.quiet)
+    print(f"wrote {folder}/ (original.png, canvas.png, {_sound_file(args)}, spectrogram.png"
           f"{', video.mp4' if args.video else ''}, meta.json)")
     return 0
 
@@ -144,6 +157,7 @@ def _add_generate_parser(commands) -> None:
                                  help="JSONL or CSV of prompt pairs (image_prompt, audio_prompt, and any setting "
                                       "below under its name: seed, n, steps, audio_weight, …); one sub-folder per pair")
     _add_output_options(generate_parser)
+    add_audio_options(generate_parser)
     add_settings_options(generate_parser)
     add_pair_options(generate_parser)
     add_generate_measure_options(generate_parser)
@@ -168,6 +182,7 @@ def build_parser() -> argparse.ArgumentParser:
                "OUT/spectrogram.png (what the sound shows), OUT/video.mp4, OUT/meta.json")
     sonify.add_argument("image", help="picture file (PNG, JPEG, WebP, TIFF, …; any mode)")
     _add_output_options(sonify)
+    add_audio_options(sonify, sample_rate=False)
     _add_canvas_options(sonify, seconds_help="length of the sound (default 10.24 s: the paper's 256 × 1024 canvas)")
     sonify.set_defaults(handler=_run_sonify)
 
@@ -180,6 +195,7 @@ def build_parser() -> argparse.ArgumentParser:
     imprint.add_argument("--image", required=True, help="picture file")
     imprint.add_argument("--audio", required=True, help="audio file (WAV, FLAC, OGG, MP3, …)")
     _add_output_options(imprint)
+    add_audio_options(imprint, sample_rate=False, imprint=True)
     _add_canvas_options(imprint, seconds_help="canvas length; the sound is cut or padded to it "
                                               "(default: the whole sound)")
     imprint.add_argument("--strength", type=float, default=0.5, help="0 … 1, how deep the picture cuts (0.5)")

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from spectrocanvas.cli.options import (
+    add_audio_options,
     add_pair_options,
     add_scorer_options,
     add_settings_options,
@@ -164,5 +165,6 @@ def add_measure_parsers(commands: Any) -> None:
     add_settings_options(compare_parser, n_help=" (default: the pair's: " + _per_pair(
         lambda e: str(e.comparison.samples_per_pair)) + ")")
     add_pair_options(compare_parser)
+    add_audio_options(compare_parser)
     add_scorer_options(compare_parser.add_argument_group("scorer models"))
     compare_parser.set_defaults(handler=_run_compare)

@@ -7,6 +7,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from spectrocanvas.canvas.levels import DEFAULT_PEAK_DB
+from spectrocanvas.files.audio import AUDIO_FORMATS, OUTPUT_RATES, AudioOutput
 from spectrocanvas.generate.resolve import settings_table
 from spectrocanvas.generate.schema import Setting
 from spectrocanvas.pairs.interface import ROLES, Derived, ModelSlot, Runtime
@@ -104,9 +106,35 @@ def scorer_models_from_args(args: argparse.Namespace) -> dict[str, str]:
             if getattr(args, _dest(option), None)}
 
 
+def add_audio_options(parser: argparse.ArgumentParser, *, sample_rate: bool = True, imprint: bool = False) -> None:
+    """How the sound file is written: its peak (or the canvas's own level), sample format and rate."""
+    group = parser.add_argument_group("the sound file")
+    peak_help = ("the ceiling of the peak, in dBFS: the sound keeps the recording's loudness (RMS) below it"
+                 if imprint else "the peak audio.wav is brought to, in dBFS")
+    group.add_argument("--peak-db", type=float, default=DEFAULT_PEAK_DB, metavar="DB",
+                       help=f"{peak_help} (default {DEFAULT_PEAK_DB:g}; the gain is recorded in meta.json)")
+    group.add_argument("--keep-level", action="store_true",
+                       help="write the canvas's own absolute level instead (research: may pass full scale; "
+                            "float WAV only)")
+    group.add_argument("--audio-format", choices=list(AUDIO_FORMATS), default="float",
+                       help="float: 32-bit float WAV (default; keeps the canvas's whole range); pcm24, pcm16 "
+                            "(dithered): integer WAV; flac: 24-bit FLAC (audio.flac)")
+    if sample_rate:
+        group.add_argument("--sample-rate", dest="audio_rate", type=int, default=None, metavar="HZ",
+                           help="the sound file's rate, resampled with soxr (" + ", ".join(map(str, OUTPUT_RATES))
+                                + "; default: the pair's own)")
+
+
+def audio_output_from_args(args: argparse.Namespace) -> AudioOutput:
+    """The AudioOutput the sound-file options describe (checked: one line for a bad value)."""
+    return AudioOutput(peak_db=None if args.keep_level else args.peak_db, format=args.audio_format,
+                       sample_rate=getattr(args, "audio_rate", None))
+
+
 def runtime_from_args(args: argparse.Namespace) -> Runtime:
     """The Runtime the pair and hardware options describe (checked against the pair where it is used)."""
     models = {slot.role: getattr(args, _dest(option)) for option, slot in _slots("models").items()
               if getattr(args, _dest(option), None)}
     return Runtime(pair=args.pair, models=models, device=args.device, dtype=args.dtype, batch_size=args.batch_size,
-                   vocoder=args.vocoder, video=args.video, offline=args.offline or None, progress=not args.quiet)
+                   vocoder=args.vocoder, video=args.video, audio_output=audio_output_from_args(args),
+                   offline=args.offline or None, progress=not args.quiet)

@@ -13,7 +13,7 @@ import torch
 from spectrocanvas.canvas.analysis import audio_to_canvas
 from spectrocanvas.canvas.metrics import fidelity
 from spectrocanvas.canvas.spec import CanvasSpec
-from spectrocanvas.files.audio import WAV_SUBTYPE, read_audio, write_wav
+from spectrocanvas.files.audio import AudioOutput, read_canvas_level, write_sound
 from spectrocanvas.files.pictures import canvas_to_pixels, save_canvas_png
 from spectrocanvas.files.video import write_spectrogram_video
 from spectrocanvas.support.timing import StageTimer
@@ -32,29 +32,29 @@ def write_sound_outputs(
     video: bool = True,
     video_progress=None,
     loop: bool = False,
+    audio_output: AudioOutput = AudioOutput(),
+    gain: float | None = None,
+    level: str | None = None,
 ) -> dict[str, Any]:
-    """Write canvas.png, audio.wav, spectrogram.png and (optionally) video.mp4 for one canvas.
+    """Write canvas.png, audio.wav (or .flac), spectrogram.png and (optionally) video.mp4 for one canvas.
 
-    canvas: (n_mels, frames) target; waveform: (frames * hop,) its sound. Returns what to
-    record in meta.json: audio facts, fidelity of spectrogram.png against canvas.png, video facts.
-    ``loop``: the sound loops (its end runs on into its start); the video says so in its comment.
+    canvas: (n_mels, frames) target; waveform: (frames * hop,) its sound at the canvas's level.
+    ``audio_output`` says how the sound is written (level, format, rate; ``gain``/``level``: a gain of the
+    caller's instead, see :func:`write_sound`). spectrogram.png is the file read back at the
+    canvas's rate and level. Returns what to record in meta.json: audio facts (with the gain),
+    fidelity of spectrogram.png against canvas.png, video facts. ``loop``: the sound loops (its
+    end runs on into its start); the video says so in its comment.
     """
     with timer.stage("write_canvas"):
         save_canvas_png(folder / "canvas.png", canvas, spec=spec, metadata={**metadata, "role": "target canvas"})
     with timer.stage("write_audio"):
-        write_wav(folder / "audio.wav", waveform, sample_rate=spec.sample_rate)
+        written = write_sound(folder, waveform, sample_rate=spec.sample_rate, output=audio_output, gain=gain, level=level)
     with timer.stage("analyze"):
-        heard_waveform, _ = read_audio(folder / "audio.wav", sample_rate=spec.sample_rate)
-        heard = audio_to_canvas(heard_waveform, spec)
+        heard_waveform, canvas_level = read_canvas_level(folder, written, sample_rate=spec.sample_rate)
+        heard = audio_to_canvas(canvas_level, spec)
         save_canvas_png(folder / "spectrogram.png", heard, spec=spec,
-                        metadata={**metadata, "role": "canvas re-analysed from audio.wav"})
-    peak = float(waveform.abs().max()) if waveform.numel() else 0.0
-    record: dict[str, Any] = {
-        "audio": {"file": "audio.wav", "sample_rate": spec.sample_rate, "samples": int(waveform.shape[-1]),
-                  "seconds": waveform.shape[-1] / spec.sample_rate, "subtype": WAV_SUBTYPE, "peak": peak,
-                  "loop": loop},
-        "fidelity": fidelity(canvas, heard),
-    }
+                        metadata={**metadata, "role": f"canvas re-analysed from {written['file']}"})
+    record: dict[str, Any] = {"audio": {**written, "loop": loop}, "fidelity": fidelity(canvas, heard)}
     if video:
         record["video"] = write_video(folder, heard=heard, heard_waveform=heard_waveform, spec=spec, timer=timer,
                                       progress=video_progress, loop=loop)
@@ -63,8 +63,9 @@ def write_sound_outputs(
 
 def write_video(folder: Path, *, heard: torch.Tensor, heard_waveform: torch.Tensor, spec: CanvasSpec,
                 timer: StageTimer, progress=None, loop: bool = False) -> dict[str, Any]:
-    """Write folder/video.mp4: what audio.wav shows (heard: (n_mels, frames)) with a playhead, and the
-    sound as audio.wav holds it (heard_waveform: (samples,)). Returns its record for meta.json."""
+    """Write folder/video.mp4: what the audio file shows (heard: (n_mels, frames)) with a playhead, and
+    the sound as the file holds it, at its level (heard_waveform: (samples,) at the canvas's rate).
+    Returns its record for meta.json."""
     with timer.stage("video"):
         written = write_spectrogram_video(
             folder / "video.mp4", picture=canvas_to_pixels(heard), waveform=heard_waveform.numpy(),
@@ -73,9 +74,10 @@ def write_video(folder: Path, *, heard: torch.Tensor, heard_waveform: torch.Tens
     return {"file": "video.mp4", **{k: v for k, v in written.items() if k != "path"}}
 
 
-def add_video(folder: Path, *, spec: CanvasSpec, loop: bool, timer: StageTimer) -> dict[str, Any]:
-    """Write video.mp4 into a finished output folder from its audio.wav, the same file as one made
-    with the other outputs (the video is made from what audio.wav holds); returns its record."""
-    heard_waveform, _ = read_audio(folder / "audio.wav", sample_rate=spec.sample_rate)
-    return write_video(folder, heard=audio_to_canvas(heard_waveform, spec), heard_waveform=heard_waveform, spec=spec,
+def add_video(folder: Path, *, spec: CanvasSpec, audio: dict[str, Any], loop: bool,
+              timer: StageTimer) -> dict[str, Any]:
+    """Write video.mp4 into a finished output folder from its audio file (``audio``: its meta.json
+    record), the same file as one made with the other outputs; returns its record."""
+    heard_waveform, canvas_level = read_canvas_level(folder, audio, sample_rate=spec.sample_rate)
+    return write_video(folder, heard=audio_to_canvas(canvas_level, spec), heard_waveform=heard_waveform, spec=spec,
                        timer=timer, loop=loop)

@@ -20,7 +20,8 @@ from spectrocanvas.files.records import read_json
 SAMPLE_PREFIX = "sample_"
 RUN_FILE = "run.json"
 SAMPLE_FILES = ("meta.json", "canvas.png", "audio.wav")
-"""What every sample folder holds (and what scoring reads)."""
+"""What every sample folder holds (and what scoring reads); the sound may be audio.flac instead."""
+AUDIO_FILES = ("audio.wav", "audio.flac")
 
 
 def sample_name(index: int) -> str:
@@ -43,7 +44,8 @@ def find_samples(root: str | Path) -> list[Path]:
         folder = meta.parent
         if any(part.startswith(".") for part in folder.relative_to(root).parts):
             continue
-        if all((folder / name).is_file() for name in SAMPLE_FILES) and _is_generated(meta):
+        has_sound = any((folder / name).is_file() for name in AUDIO_FILES)
+        if has_sound and all((folder / name).is_file() for name in SAMPLE_FILES[:2]) and _is_generated(meta):
             found.append(folder)
     return sorted(found)
 
@@ -64,6 +66,15 @@ def read_sound(path: str | Path) -> tuple[torch.Tensor, int]:
     """audio.wav → (mono float32 samples (N,), the file's sample rate)."""
     waveform, source = read_audio(path, sample_rate=None)
     return waveform, source.sample_rate
+
+
+def read_sample_sound(folder: str | Path, meta: dict[str, Any]) -> tuple[torch.Tensor, int]:
+    """A sample's sound as drawn: at the canvas's rate and level (the file resampled back and divided
+    by the gain its meta.json records): (mono float32 (N,), that rate)."""
+    record = meta.get("audio", {})
+    rate = meta.get("canvas", {}).get("sample_rate")
+    waveform, source = read_audio(Path(folder) / record.get("file", "audio.wav"), sample_rate=rate)
+    return waveform / float(record.get("gain", 1.0)), rate or source.sample_rate
 
 
 def prompt_of(meta: dict[str, Any], role: str) -> str:

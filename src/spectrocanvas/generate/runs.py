@@ -9,8 +9,10 @@ complete: a run started again with the same settings skips those and finishes th
 from __future__ import annotations
 
 import dataclasses
+import os
 import re
 import shutil
+import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,11 +22,11 @@ import torch
 
 from spectrocanvas.canvas.spec import CanvasSpec
 from spectrocanvas.errors import OutputExistsError, SpectrocanvasError
-from spectrocanvas.files.atomic import output_folder
+from spectrocanvas.files.atomic import check_output_target, output_folder, sweep_stale
 from spectrocanvas.files.pictures import save_rgb_png
 from spectrocanvas.files.records import provenance, read_json, write_json
 from spectrocanvas.files.render import add_video, write_sound_outputs
-from spectrocanvas.files.samples import RUN_FILE, SAMPLE_PREFIX, run_samples, sample_name
+from spectrocanvas.files.samples import RUN_FILE, run_samples, sample_name
 from spectrocanvas.generate.drawing import draw, play
 from spectrocanvas.generate.legacy import upgrade_identity
 from spectrocanvas.generate.methods import get_method
@@ -100,17 +102,19 @@ def check_run_folder(folder: Path, settings: GenerateSettings, runtime: Runtime,
                 if previous is not None else "files that are not a generate run")
         raise OutputExistsError(f"output folder '{folder}' holds {what}; pass --overwrite to replace "
                                 "it, or run the same command again to resume it")
+    check_output_target(folder, overwrite=True, inputs=[f for f in (settings.init_audio, settings.init_image) if f])
     return True
 
 
 def open_run_folder(folder: Path, settings: GenerateSettings, runtime: Runtime, *, replace: bool) -> None:
     """Create (or replace) the run folder, write its run.json, and sweep staging folders a killed
     process left."""
-    if replace:
-        shutil.rmtree(folder)
+    if replace:  # checked: it holds only our outputs; set aside in one rename, then removed
+        retired = Path(tempfile.mkdtemp(prefix=f".{folder.name}.old-", dir=folder.parent))
+        os.replace(folder, retired / folder.name)
+        shutil.rmtree(retired, ignore_errors=True)
     folder.mkdir(parents=True, exist_ok=True)
-    for stale in folder.glob(f".{SAMPLE_PREFIX}*.partial-*"):
-        shutil.rmtree(stale, ignore_errors=True)
+    sweep_stale(folder)
     identity = run_identity(settings, runtime, get_pair(runtime.pair))
     write_json(folder / RUN_FILE, {"format": RUN_FORMAT, "identity": identity, "n": settings.n,
                                    "provenance": provenance()})
@@ -138,7 +142,8 @@ def write_sample(folder: Path, index: int, *, settings: GenerateSettings, runtim
         with timer.stage("write_image"):
             save_rgb_png(staging / "image.png", to_rgb_array(image_pixels), metadata=metadata)
         record = write_sound_outputs(staging, canvas=canvas, waveform=waveform, spec=pair.spec,
-                                     metadata=metadata, timer=timer, video=runtime.video, loop=settings.loop)
+                                     metadata=metadata, timer=timer, video=runtime.video, loop=settings.loop,
+                                     audio_output=runtime.audio_output)
         write_json(staging / "meta.json", {
             **metadata,
             "prompts": {**{m.name: m.prompt for m in settings.members},
@@ -239,12 +244,13 @@ def add_videos(samples: Sequence[Path], *, progress: bool = False, processes: Pr
     bar = progress_bar(total=len(mine), desc="videos", enabled=progress and processes.is_main and bool(mine),
                        unit="video")
     for sample in mine:
-        for stale in sample.glob(".*.partial-*"):  # what a process killed while adding left
-            stale.unlink(missing_ok=True)
+        sweep_stale(sample)  # what a process killed while adding left
         meta, timer = read_json(sample / "meta.json"), StageTimer()
-        record = add_video(sample, spec=CanvasSpec.from_dict(meta["canvas"]), loop=bool(meta.get("loop")), timer=timer)
+        record = add_video(sample, spec=CanvasSpec.from_dict(meta["canvas"]), audio=meta.get("audio", {}),
+                           loop=bool(meta.get("loop")), timer=timer)
         timings = {**meta.get("timings", {}), "video": timer.as_dict()["video"]}
-        write_json(sample / "meta.json", {**meta, "video": record, "timings": timings})
+        files = sorted({*meta.get("files", []), "video.mp4"})
+        write_json(sample / "meta.json", {**meta, "video": record, "timings": timings, "files": files})
         if bar is not None:
             bar.update(1)
     if bar is not None:

@@ -19,7 +19,7 @@ from typing import Any
 from spectrocanvas.errors import SpectrocanvasError
 from spectrocanvas.files.atomic import write_text
 from spectrocanvas.files.records import read_json, write_json
-from spectrocanvas.files.samples import SAMPLE_FILES, find_samples, prompt_of, read_canvas, read_sound
+from spectrocanvas.files.samples import SAMPLE_FILES, find_samples, prompt_of, read_canvas, read_sample_sound
 from spectrocanvas.measure.tables import summary_table
 from spectrocanvas.pairs.interface import ROLES, PairEntry, ScoredSample, Scorer, ScorerRequest
 from spectrocanvas.pairs.registry import get_pair, pair_of_sample
@@ -47,8 +47,9 @@ def is_scored(meta: Mapping[str, Any], keys: Sequence[str]) -> bool:
 
 
 def read_scored_sample(folder: Path, meta: Mapping[str, Any]) -> ScoredSample:
-    """What a scorer judges of a sample folder: canvas.png, audio.wav at its own rate, the prompts."""
-    waveform, rate = read_sound(folder / "audio.wav")
+    """What a scorer judges of a sample folder: canvas.png, its sound at its own rate and at the canvas's
+    level (as drawn: a file brought to a peak is divided by the gain), the prompts."""
+    waveform, rate = read_sample_sound(folder, meta)
     return ScoredSample(canvas=read_canvas(folder / "canvas.png"), waveform=waveform, sample_rate=rate,
                         prompts={role: prompt_of(meta, role) for role in ROLES})
 

@@ -22,6 +22,7 @@ import torch
 from spectrocanvas.canvas.spec import CanvasSpec
 from spectrocanvas.canvas.vocoders import Vocoder
 from spectrocanvas.diffusion.sampler import Denoiser
+from spectrocanvas.files.audio import AudioOutput
 from spectrocanvas.errors import SpectrocanvasError
 
 ROLES: tuple[str, str] = ("image", "audio")
@@ -66,6 +67,8 @@ class Runtime:
     vocoder: str | None = None
     """Unset: the pair's own (its first vocoder)."""
     video: bool = True
+    audio_output: AudioOutput = AudioOutput()
+    """How each sample's sound file is written (level, format, rate)."""
     offline: bool | None = None
     progress: bool = False
 

@@ -17,6 +17,9 @@ def analyze(*, audio: str | Path, output: str | Path, overwrite: bool = False,
             spec: CanvasSpec = AUFFUSION) -> Path:
     """Write the canvas of ``audio`` as a 16-bit PNG carrying its spec; returns the PNG path."""
     output = Path(output)
+    if output.suffix.lower() != ".png":
+        raise SpectrocanvasError(f"analyze writes a 16-bit PNG carrying the canvas's settings; name the output "
+                                 f"FILE.png, not '{output.name}'")
     if output.exists() and not overwrite:
         raise OutputExistsError(f"'{output}' exists; pass --overwrite to replace it")
     if output.is_dir():

@@ -6,10 +6,11 @@ from pathlib import Path
 
 from spectrocanvas.canvas.analysis import audio_to_canvas
 from spectrocanvas.canvas.carve import imprint_canvas
+from spectrocanvas.canvas.levels import matched_gain, rms
 from spectrocanvas.canvas.spec import AUFFUSION, CanvasSpec
 from spectrocanvas.errors import SpectrocanvasError
 from spectrocanvas.files.atomic import output_folder
-from spectrocanvas.files.audio import fit_length, read_audio
+from spectrocanvas.files.audio import AudioOutput, fit_length, read_audio
 from spectrocanvas.files.pictures import FitMode, fit_picture, open_picture, picture_to_gray, save_canvas_png
 from spectrocanvas.files.records import provenance, write_json
 from spectrocanvas.files.render import write_sound_outputs
@@ -31,11 +32,14 @@ def imprint(
     overwrite: bool = False,
     seed: int = 0,
     spec: CanvasSpec = AUFFUSION,
+    audio_output: AudioOutput = AudioOutput(),
     progress: bool = False,
 ) -> Path:
     """Carve a picture into a sound's spectrogram; returns the output folder.
 
     The canvas lasts ``seconds`` (default: the whole sound); the sound is cut or padded to it.
+    The result keeps the recording's loudness (its RMS), its peak no higher than
+    ``audio_output.peak_db`` (``audio_output.peak_db=None``: the canvas's level, as carved).
     Writes the outputs of :func:`spectrocanvas.sonify.sonify` plus original.png.
     """
     if not 0.0 <= strength <= 1.0:
@@ -57,7 +61,7 @@ def imprint(
     vocoder, bar = griffin_lim_vocoder(spec=spec, iterations=iterations, seed=seed, progress=progress)
     parameters = {"strength": strength, "invert": invert, "seconds": spec.seconds_for_frames(frames),
                   "fit": fit, "seed": seed, "video": video, "audio_length": length_fit}
-    with output_folder(output, overwrite=overwrite) as folder:
+    with output_folder(output, overwrite=overwrite, inputs=[image, audio]) as folder:
         with timer.stage("reconstruct"):
             waveform = vocoder(target[None])[0]
         if bar is not None:
@@ -65,8 +69,12 @@ def imprint(
         metadata = {"command": "imprint", "parameters": parameters, "canvas": spec.to_dict()}
         save_canvas_png(folder / "original.png", original, spec=spec,
                         metadata={**metadata, "role": "canvas of the untouched audio"})
+        gain, level = None, None
+        if audio_output.peak_db is not None:
+            gain = matched_gain(waveform, reference_rms=rms(sound), peak_db=audio_output.peak_db)
+            level = f"the recording's RMS, peak at most {audio_output.peak_db:g} dBFS"
         record = write_sound_outputs(folder, canvas=target, waveform=waveform, spec=spec, metadata=metadata,
-                                     timer=timer, video=video)
+                                     timer=timer, video=video, audio_output=audio_output, gain=gain, level=level)
         write_json(folder / "meta.json", {
             "command": "imprint",
             "input": {"image": {"path": str(image), "mode": picture_file.mode, "width": picture_file.width,

@@ -11,6 +11,7 @@ from spectrocanvas.canvas.spec import AUFFUSION, CanvasSpec
 from spectrocanvas.canvas.vocoders import GriffinLimVocoder
 from spectrocanvas.errors import SpectrocanvasError
 from spectrocanvas.files.atomic import output_folder
+from spectrocanvas.files.audio import AudioOutput
 from spectrocanvas.files.pictures import FitMode, canvas_spec_of, fit_picture, open_picture, picture_to_gray
 from spectrocanvas.files.records import provenance, write_json
 from spectrocanvas.files.render import write_sound_outputs
@@ -73,11 +74,13 @@ def sonify(
     overwrite: bool = False,
     seed: int = 0,
     spec: CanvasSpec = AUFFUSION,
+    audio_output: AudioOutput = AudioOutput(),
     progress: bool = False,
 ) -> Path:
     """Turn a picture into a sound whose spectrogram shows it; returns the output folder.
 
-    Writes canvas.png, audio.wav, spectrogram.png, video.mp4 (unless ``video=False``) and meta.json.
+    Writes canvas.png, audio.wav (level, format and rate as ``audio_output`` says: by default float WAV
+    peaking at −1 dBFS), spectrogram.png, video.mp4 (unless ``video=False``) and meta.json.
     """
     output = Path(output)
     timer = StageTimer()
@@ -86,14 +89,14 @@ def sonify(
     vocoder, bar = griffin_lim_vocoder(spec=spec, iterations=iterations, seed=seed, progress=progress)
     parameters = {"seconds": spec.seconds_for_frames(canvas.shape[-1]), "fit": source["fit"], "seed": seed,
                   "video": video}
-    with output_folder(output, overwrite=overwrite) as folder:
+    with output_folder(output, overwrite=overwrite, inputs=[image]) as folder:
         with timer.stage("reconstruct"):
             waveform = vocoder(canvas[None])[0]
         if bar is not None:
             bar.close()
         metadata = {"command": "sonify", "parameters": parameters, "canvas": spec.to_dict()}
         record = write_sound_outputs(folder, canvas=canvas, waveform=waveform, spec=spec, metadata=metadata,
-                                     timer=timer, video=video)
+                                     timer=timer, video=video, audio_output=audio_output)
         write_json(folder / "meta.json", {
             "command": "sonify", "input": {"image": source}, "parameters": parameters,
             "canvas": spec.to_dict(), "vocoder": vocoder.describe(), **record,
