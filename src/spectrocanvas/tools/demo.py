@@ -8,7 +8,7 @@ from pathlib import Path
 
 from spectrocanvas.files.atomic import output_folder
 from spectrocanvas.files.audio import write_wav
-from spectrocanvas.files.records import read_json, write_json
+from spectrocanvas.files.records import provenance, read_json, write_json
 from spectrocanvas.generate.resolve import resolve_settings
 from spectrocanvas.generate.runs import make_runs
 from spectrocanvas.pairs.interface import Runtime
@@ -53,6 +53,7 @@ def run_demo(*, output: str | Path = "demo-output", overwrite: bool = False, pro
         analyze(audio=folder / "imprint" / "audio.wav", output=folder / "imprint-analyzed.png")
         composed = compose_demo(folder / DEMO_PAIR, progress=progress)
         _point_records_at(folder, output)
+        write_json(folder / "meta.json", {"command": "demo", "provenance": provenance()})  # lists the files: --overwrite
     made = {"folder": output, "sonify": output / "sonify", "imprint": output / "imprint",
             "analyze": output / "imprint-analyzed.png", "assets": output / "assets"}
     if composed:
