@@ -77,6 +77,29 @@ def test_a_killed_writers_staging_folder_is_swept_by_the_next_run(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == [".elsewhere.partial-abcd1234", "out"]
 
 
+def test_a_sweep_takes_a_fresh_killed_writers_folder_but_not_a_live_or_just_created_one(tmp_path):
+    import fcntl
+    import os
+
+    from spectrocanvas.files.atomic import sweep_stale
+
+    killed = tmp_path / ".out.partial-killed00"  # written into, unlocked: its writer is gone, however recent
+    killed.mkdir()
+    (killed / "audio.wav").write_bytes(b"half")
+    created = tmp_path / ".out.partial-created0"  # empty and young: its writer may be about to lock it
+    created.mkdir()
+    live = tmp_path / ".out.partial-live0000"  # locked by a live writer
+    live.mkdir()
+    (live / "audio.wav").write_bytes(b"half")
+    handle = os.open(live, os.O_RDONLY)
+    fcntl.flock(handle, fcntl.LOCK_EX)
+    try:
+        assert sweep_stale(tmp_path, "out") == [killed]
+    finally:
+        os.close(handle)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [created.name, live.name]
+
+
 def test_json_round_trip_handles_non_finite(tmp_path):
     write_json(tmp_path / "m.json", {"a": float("nan"), "b": [1, 2.5], "c": {"d": "e"}})
     assert read_json(tmp_path / "m.json") == {"a": None, "b": [1, 2.5], "c": {"d": "e"}}

@@ -31,7 +31,8 @@ LEGACY_OUTPUTS = frozenset({"meta.json", "canvas.png", "image.png", "original.pn
                             "spectrogram.png", "video.mp4"})
 """What a folder whose meta.json predates file lists held (spectrocanvas 0.1 and 0.2)."""
 STALE_AGE = 5.0
-"""Seconds a temporary entry must have existed before a sweep considers it (its writer locks it at once)."""
+"""Seconds an *empty* temporary entry must have existed before a sweep considers it: its writer locks it
+right after creating it and before writing anything, so only an empty one can be unlocked yet alive."""
 
 
 def _umask() -> int:
@@ -151,10 +152,17 @@ def _is_temporary(name: str) -> bool:
     return name.startswith(".") and (".partial-" in name or ".old-" in name)
 
 
+def _is_empty(path: Path) -> bool:
+    """An empty folder or file (what a writer holds between creating and locking it)."""
+    if path.is_dir():
+        return next(path.iterdir(), None) is None
+    return path.lstat().st_size == 0
+
+
 def _owner_is_gone(path: Path) -> bool:
     """Whether no live process holds the lock of a temporary file or staging folder."""
     try:
-        if time.time() - path.lstat().st_mtime < STALE_AGE:
+        if _is_empty(path) and time.time() - path.lstat().st_mtime < STALE_AGE:
             return False
         handle = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
     except OSError:
