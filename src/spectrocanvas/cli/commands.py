@@ -8,7 +8,13 @@ import os
 import sys
 from collections.abc import Sequence
 
-from spectrocanvas.cli.measure import add_generate_measure_options, add_measure_parsers, finish_generate, sample_hook
+from spectrocanvas.cli.measure import (
+    add_generate_measure_options,
+    add_measure_parsers,
+    finish_generate,
+    sample_hook,
+    scorer_request,
+)
 from spectrocanvas.cli.options import (
     add_audio_options,
     add_pair_options,
@@ -134,10 +140,11 @@ def _run_generate(args: argparse.Namespace) -> int:
     on_sample = sample_hook(args, runtime)  # --score / --keep-top
     if settings is None:
         folders = generate_pairs(pairs_file=args.pairs, output=args.output, runtime=runtime, method=args.method,
-                                 options=options, overwrite=args.overwrite, on_sample=on_sample)
+                                 options=options, overwrite=args.overwrite, on_sample=on_sample,
+                                 scorer=scorer_request(args))
     else:
         folders = generate(settings=settings, output=args.output, runtime=runtime, overwrite=args.overwrite,
-                           on_sample=on_sample)
+                           on_sample=on_sample, scorer=scorer_request(args))
     print(f"{len(folders)} sample(s) in {args.output}/")
     finish_generate(args, runtime, folders)
     return 0

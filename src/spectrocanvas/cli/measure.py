@@ -27,7 +27,7 @@ from spectrocanvas.generate.methods import METHODS, parse_methods
 from spectrocanvas.measure.compare import COMPARISON_CSV, COMPARISON_MD, ComparisonResult, compare
 from spectrocanvas.measure.evaluate import SCORES_CSV, SCORES_MD, evaluate, is_scored, load_scorer, score_samples
 from spectrocanvas.measure.rerank import keep_top_runs
-from spectrocanvas.pairs.interface import Runtime, Scorer
+from spectrocanvas.pairs.interface import Runtime, Scorer, ScorerRequest
 from spectrocanvas.pairs.registry import PAIRS, get_pair
 from spectrocanvas.support.processes import current_processes
 
@@ -67,6 +67,14 @@ def sample_hook(args: argparse.Namespace, runtime: Runtime) -> Callable[[Path], 
                            device=current_processes().device_for(args.device), offline=args.offline or None)
 
     return lambda folder: score_samples([folder], scorer(), entry.scoring.keys)
+
+
+def scorer_request(args: argparse.Namespace) -> ScorerRequest | None:
+    """With --score or --keep-top: the scorer generate will load (its models are checked before the run)."""
+    if not _scoring(args):
+        return None
+    return ScorerRequest(models=scorer_models_from_args(args), device=current_processes().device_for(args.device),
+                         offline=args.offline or None)
 
 
 def finish_generate(args: argparse.Namespace, runtime: Runtime, folders: Sequence[Path]) -> None:

@@ -33,7 +33,7 @@ from spectrocanvas.generate.methods import get_method
 from spectrocanvas.generate.prompt_files import PromptPair, read_prompt_pairs
 from spectrocanvas.generate.resolve import check_settings, resolve_settings
 from spectrocanvas.generate.settings import GenerateSettings
-from spectrocanvas.pairs.interface import ModelPair, PairEntry, Runtime
+from spectrocanvas.pairs.interface import ModelPair, PairEntry, Runtime, ScorerRequest
 from spectrocanvas.pairs.registry import get_pair
 from spectrocanvas.support.batching import batched
 from spectrocanvas.support.processes import Processes, current_processes
@@ -188,10 +188,14 @@ def unit_batches(runs: Sequence[tuple[Path, GenerateSettings]], batch_size: int)
 
 
 def make_runs(runs: Sequence[tuple[Path, GenerateSettings]], runtime: Runtime, *, pair: ModelPair | None = None,
-              overwrite: bool = False, on_sample: OnSample | None = None,
-              processes: Processes | None = None) -> list[Path]:
+              overwrite: bool = False, on_sample: OnSample | None = None, processes: Processes | None = None,
+              scorer: ScorerRequest | None = None) -> list[Path]:
     """Make the missing samples of several runs (a folder and its settings each); returns every
     sample folder of every run.
+
+    Before any folder is made, every model the missing samples need (and, with ``scorer``, the
+    models of the scorer that will judge them) must be on this machine or downloadable: otherwise
+    one line names them all.
 
     The work is split across ``processes`` (default: those of this accelerate launch, or this one
     alone): each batch of :func:`unit_batches` with a missing sample is drawn whole by one process
@@ -204,6 +208,9 @@ def make_runs(runs: Sequence[tuple[Path, GenerateSettings]], runtime: Runtime, *
     processes = processes or current_processes()
     runtime = dataclasses.replace(runtime, device=processes.device_for(runtime.device))
     replaced = [check_run_folder(folder, settings, runtime, overwrite=overwrite) for folder, settings in runs]
+    if pair is None and any(not (folder / sample_name(i)).is_dir() for folder, settings in runs
+                            for i in range(settings.n)):
+        entry.require_weights(runtime, scorer)
     processes.wait()  # every process has checked before the main one changes anything
     if processes.is_main:
         for (folder, settings), again in zip(runs, replaced):
@@ -279,18 +286,22 @@ def _make_batch(batch: list[Unit], runtime: Runtime, pair: ModelPair, bar, on_sa
 
 
 def generate_run(folder: str | Path, settings: GenerateSettings, runtime: Runtime, *, pair: ModelPair | None = None,
-                 overwrite: bool = False, on_sample: OnSample | None = None) -> list[Path]:
+                 overwrite: bool = False, on_sample: OnSample | None = None,
+                 scorer: ScorerRequest | None = None) -> list[Path]:
     """Make the missing samples of one prompt pair in ``folder``; returns every sample folder.
 
-    ``on_sample(folder)`` is called after each new sample folder is written (e.g. to score it).
+    ``on_sample(folder)`` is called after each new sample folder is written (e.g. to score it);
+    ``scorer`` names the scorer it loads, so its missing models are reported before anything is made.
     """
-    return make_runs([(Path(folder), settings)], runtime, pair=pair, overwrite=overwrite, on_sample=on_sample)
+    return make_runs([(Path(folder), settings)], runtime, pair=pair, overwrite=overwrite, on_sample=on_sample,
+                     scorer=scorer)
 
 
 def generate(*, settings: GenerateSettings, output: str | Path, runtime: Runtime = Runtime(),
-             overwrite: bool = False, on_sample: OnSample | None = None) -> list[Path]:
+             overwrite: bool = False, on_sample: OnSample | None = None,
+             scorer: ScorerRequest | None = None) -> list[Path]:
     """One prompt pair: make (or finish) ``settings.n`` samples in ``output``."""
-    return generate_run(output, settings, runtime, overwrite=overwrite, on_sample=on_sample)
+    return generate_run(output, settings, runtime, overwrite=overwrite, on_sample=on_sample, scorer=scorer)
 
 
 def pair_folder_name(index: int, row: PromptPair) -> str:
@@ -326,7 +337,7 @@ def pair_runs(output: str | Path, rows: Sequence[PromptPair], *, options: Mappin
 def generate_pairs(*, output: str | Path, runtime: Runtime = Runtime(), pairs_file: str | Path | None = None,
                    pairs: Sequence[Mapping[str, Any] | PromptPair] | None = None, method: str = "denoise",
                    options: Mapping[str, Any] | None = None, strict: bool = True, overwrite: bool = False,
-                   on_sample: OnSample | None = None) -> list[Path]:
+                   on_sample: OnSample | None = None, scorer: ScorerRequest | None = None) -> list[Path]:
     """Many prompt pairs: ``output/pair_000_<slug>/sample_000/``, … (models load once per process;
     samples of different pairs are batched together where their settings allow).
 
@@ -343,4 +354,4 @@ def generate_pairs(*, output: str | Path, runtime: Runtime = Runtime(), pairs_fi
                                                                                    if k != "name"}, name=p.get("name"))
         for i, p in enumerate(pairs)]
     runs = pair_runs(output, rows, options=options or {}, method=method, entry=entry, strict=strict)
-    return make_runs(runs, runtime, overwrite=overwrite, on_sample=on_sample)
+    return make_runs(runs, runtime, overwrite=overwrite, on_sample=on_sample, scorer=scorer)

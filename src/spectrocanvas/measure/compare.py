@@ -22,7 +22,7 @@ from spectrocanvas.generate.prompt_files import PromptPair, read_prompt_pairs
 from spectrocanvas.generate.runs import add_videos, make_runs, pair_runs
 from spectrocanvas.measure.evaluate import Evaluation, evaluate
 from spectrocanvas.measure.tables import summary_table
-from spectrocanvas.pairs.interface import PairEntry, Runtime, Scorer
+from spectrocanvas.pairs.interface import PairEntry, Runtime, Scorer, ScorerRequest
 from spectrocanvas.pairs.registry import get_pair
 from spectrocanvas.support.processes import current_processes
 
@@ -79,7 +79,9 @@ def compare(*, output: str | Path, pairs_file: str | Path | None = None, methods
     output = Path(output)
     runs = [run for name in names  # bad settings are refused before any method runs
             for run in pair_runs(output / name, rows, options=options, method=name, entry=entry, strict=False)]
-    samples = make_runs(runs, dataclasses.replace(runtime, video=False), overwrite=overwrite)
+    wanted = None if scorer is not None else ScorerRequest(models=dict(scorer_models or {}), device=runtime.device,
+                                                            offline=runtime.offline)
+    samples = make_runs(runs, dataclasses.replace(runtime, video=False), overwrite=overwrite, scorer=wanted)
     evaluation = evaluate(output, scorer_models=scorer_models, device=runtime.device, offline=runtime.offline,
                           rescore=rescore, scorer=scorer, progress=runtime.progress)
     records = [r for r in evaluation.records if r["folder"].split("/", 1)[0] in names]

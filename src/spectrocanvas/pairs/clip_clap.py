@@ -45,7 +45,7 @@ CLIP_PRESET = "openai/clip-vit-base-patch16"
 CLAP_PRESET = "laion/clap-htsat-unfused"
 CLAP_SAMPLE_RATE = 48_000
 CLIP_STRIDE = 32
-_WEIGHT_FILES = ["*.json", "*.txt", "*.safetensors", "pytorch_model.bin"]
+WEIGHT_FILES = ["*.json", "*.txt", "*.safetensors", "pytorch_model.bin"]
 _PIL_FILTERS = {2: "bilinear", 3: "bicubic"}  # PIL resample ids the torch path reproduces
 
 
@@ -127,7 +127,7 @@ class ClipScorer:
         if stride < 1 or batch_size < 1:
             raise SpectrocanvasError("CLIP stride and batch size must be positive")
         self.resolved = resolve_model(source, what=self.what, option=option, offline=offline,
-                                      revision=revision, allow_patterns=_WEIGHT_FILES)
+                                      revision=revision, allow_patterns=WEIGHT_FILES)
         self.device, self.dtype = _pick_device(device), dtype
         self.stride, self.batch_size = stride, batch_size
         self.model = _load(CLIPModel, self.resolved, self.what, option).to(self.device, dtype).eval()
@@ -279,7 +279,7 @@ class ClapScorer:
         if batch_size < 1:
             raise SpectrocanvasError("CLAP batch size must be positive")
         self.resolved = resolve_model(source, what=self.what, option=option, offline=offline,
-                                      revision=revision, allow_patterns=_WEIGHT_FILES)
+                                      revision=revision, allow_patterns=WEIGHT_FILES)
         self.device, self.dtype, self.batch_size = _pick_device(device), dtype, batch_size
         self.model = _load(ClapModel, self.resolved, self.what, option).to(self.device, dtype).eval()
         if getattr(self.model.config.audio_config, "enable_fusion", False):

@@ -3,12 +3,15 @@
 This is the one place that decides it, for every model the project loads (diffusion models,
 vocoders, scorers). Offline mode (``offline=True`` or ``HF_HUB_OFFLINE=1``) never touches the
 network. Missing weights end in :class:`ModelNotFoundError` with one line that says what is
-missing and how to point at a local copy.
+missing and how to point at a local copy; :func:`require_models` checks every model a run needs
+before it starts (and before anything heavy is imported), so that line names all the missing
+ones at once, each with the download command of the installed hub (``hf download``).
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -75,7 +78,70 @@ def resolve_model(
         reason = "offline mode is on" if is_offline else f"it could not be downloaded ({type(error).__name__})"
         raise ModelNotFoundError(
             f"{what} '{source}' is not on this machine and {reason}; download it where there is a network "
-            f"(huggingface-cli download {source} --local-dir DIR) and pass {option} DIR"
+            f"({download_command(source)}) or pass {option} with a local copy"
         ) from None
     snapshot_revision = path.name if path.parent.name == "snapshots" else revision
     return ResolvedModel(source=source, path=path, revision=snapshot_revision)
+
+
+def download_command(source: str) -> str:
+    """The command of the installed hub that puts ``source`` into the Hugging Face cache."""
+    return f"hf download {source}"
+
+
+@dataclass(frozen=True)
+class ModelNeed:
+    """A model a run will load: its source (hub id or folder), how messages name it, the option that
+    takes a local copy, and the files a download fetches (None: all)."""
+
+    source: str
+    what: str
+    option: str
+    allow_patterns: tuple[str, ...] | None = None
+
+
+def merge_needs(needs: Iterable[ModelNeed]) -> list[ModelNeed]:
+    """One need per source (the vocoder lives in the audio model's repository): the first one's
+    name and option, the union of the files (all, where any need takes all)."""
+    merged: dict[str, ModelNeed] = {}
+    for need in needs:
+        known = merged.get(need.source)
+        if known is None:
+            merged[need.source] = need
+        elif known.allow_patterns is not None:
+            patterns = None if need.allow_patterns is None else tuple(
+                dict.fromkeys((*known.allow_patterns, *need.allow_patterns)))
+            merged[need.source] = ModelNeed(known.source, known.what, known.option, patterns)
+    return list(merged.values())
+
+
+def require_models(needs: Sequence[ModelNeed], *, offline: bool | None = None) -> None:
+    """Find (or, online, download) every model in ``needs``; one :class:`ModelNotFoundError` names
+    all the missing ones. Offline this only looks into folders and the cache: it takes milliseconds,
+    so a run checks it before creating any folder or importing diffusers."""
+    missing: list[tuple[ModelNeed, ModelNotFoundError]] = []
+    for need in merge_needs(needs):
+        try:
+            resolve_model(need.source, what=need.what, option=need.option, offline=offline,
+                          allow_patterns=list(need.allow_patterns) if need.allow_patterns is not None else None)
+        except ModelNotFoundError as error:
+            missing.append((need, error))
+    if not missing:
+        return
+    if len(missing) == 1:
+        raise missing[0][1]
+    hub = [need for need, _ in missing if _is_hub_id(need.source)]
+    others = [str(error) for need, error in missing if not _is_hub_id(need.source)]
+    reason = "offline mode is on" if offline_mode(offline) else "they could not be downloaded"
+    parts = []
+    if hub:
+        names = ", ".join(f"{need.what} '{need.source}' ({download_command(need.source)})" for need in hub)
+        parts.append(f"{len(hub)} model(s) are not on this machine and {reason}: {names}; download them "
+                     "where there is a network with the commands given, or pass "
+                     + ", ".join(f"{need.option} DIR" for need in hub) + " with local copies")
+    parts += others
+    raise ModelNotFoundError("; ".join(parts))
+
+
+def _is_hub_id(source: str) -> bool:
+    return not source.startswith((".", "/", "~")) and source.count("/") == 1 and not Path(source).expanduser().is_dir()

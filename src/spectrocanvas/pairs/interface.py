@@ -24,6 +24,7 @@ from spectrocanvas.canvas.vocoders import Vocoder
 from spectrocanvas.diffusion.sampler import Denoiser
 from spectrocanvas.files.audio import AudioOutput
 from spectrocanvas.errors import SpectrocanvasError
+from spectrocanvas.pairs.hub import ModelNeed, offline_mode, require_models
 
 ROLES: tuple[str, str] = ("image", "audio")
 """The two roles of every pair, in the order members are listed."""
@@ -171,6 +172,11 @@ class ModelPair(Protocol):
         ...
 
 
+def _no_needs(request: Any) -> list[ModelNeed]:
+    """Nothing to download: the models ship with the package."""
+    return []
+
+
 @dataclass(frozen=True)
 class Scoring:
     """How a pair's samples are scored, known before the scorer loads."""
@@ -182,6 +188,8 @@ class Scoring:
     load: Callable[[ScorerRequest], Scorer]
     models: tuple[ModelSlot, ...] = ()
     """The scorer's own models that a user may swap (``--clip-model``)."""
+    needs: Callable[[ScorerRequest], list[ModelNeed]] = _no_needs
+    """The downloadable models the scorer would load for ``request`` (none: it ships its own)."""
 
 
 @dataclass(frozen=True)
@@ -242,6 +250,8 @@ class PairEntry:
     their training audio was (None: taken at its own level)."""
     available: Callable[[], bool] = _assume_available
     """Whether the pair's default weights are on this machine (no download needed)."""
+    needs: Callable[[Runtime], list[ModelNeed]] = _no_needs
+    """The downloadable models a run with ``runtime`` loads (none: the pair ships its own)."""
 
     def slot(self, role: str) -> ModelSlot:
         return next(m for m in self.models if m.role == role)
@@ -260,6 +270,15 @@ class PairEntry:
     def sources(self, runtime: Runtime) -> dict[str, str]:
         """role → model source for the swappable models (the user's, else the defaults)."""
         return {m.role: runtime.models.get(m.role) or m.default_source for m in self.models if m.option}
+
+    def require_weights(self, runtime: Runtime, scorer: ScorerRequest | None = None) -> None:
+        """Refuse, in one line naming every missing model and its download command, a run whose models
+        (and, with ``scorer``, whose scorer's models) are not on this machine and cannot be fetched.
+        Offline it looks only at folders and the cache: checked before any folder is made."""
+        needs = self.needs(runtime) + (self.scoring.needs(scorer) if scorer is not None else [])
+        if needs:
+            offline = runtime.offline or (scorer.offline if scorer is not None else None)
+            require_models(needs, offline=offline or offline_mode())
 
     def check_runtime(self, runtime: Runtime) -> None:
         """Refuse, in one line, options the pair cannot take (before anything loads)."""

@@ -22,13 +22,14 @@ from spectrocanvas.canvas.spec import AUFFUSION, CanvasSpec
 from spectrocanvas.canvas.vocoders import GriffinLimVocoder, Vocoder
 from spectrocanvas.diffusion.sampler import Denoiser
 from spectrocanvas.diffusion.schedulers import make_scheduler
-from spectrocanvas.pairs.clip_clap import CLAP_PRESET, CLIP_PRESET, COLUMNS, SCORE_KEYS, ClipClapScorer
-from spectrocanvas.pairs.hub import ModelNotFoundError, resolve_model
+from spectrocanvas.pairs.clip_clap import CLAP_PRESET, CLIP_PRESET, COLUMNS, SCORE_KEYS, WEIGHT_FILES, ClipClapScorer
+from spectrocanvas.pairs.hub import ModelNeed, ModelNotFoundError, resolve_model
 from spectrocanvas.pairs.interface import Comparison, Derived, ModelSlot, PairEntry, Runtime, ScorerRequest, Scoring
 from spectrocanvas.pairs.sd_models import (
     DiffusionModel,
     decode_canvas,
     decode_pixels,
+    VOCODER_PATTERNS,
     diffusion_patterns,
     encode_pixels,
     expand_alias,
@@ -133,6 +134,23 @@ def weights_available() -> bool:
     return True
 
 
+def model_needs(runtime: Runtime) -> list[ModelNeed]:
+    """Both diffusion models, and Auffusion's vocoder when it plays the canvases (the same repository)."""
+    sources = ENTRY.sources(runtime)
+    needs = [ModelNeed(expand_alias(sources[slot.role]), slot.what, slot.option or "", tuple(diffusion_patterns()))
+             for slot in ENTRY.models]
+    if ENTRY.vocoder_for(runtime) == "hifigan":
+        slot = ENTRY.slot("audio")
+        needs.append(ModelNeed(expand_alias(sources["audio"]), slot.what, slot.option or "", tuple(VOCODER_PATTERNS)))
+    return needs
+
+
+def scorer_needs(request: ScorerRequest) -> list[ModelNeed]:
+    """CLIP and CLAP, from the user's sources where named."""
+    return [ModelNeed(request.models.get(slot.role) or slot.default_source or "", slot.what, slot.option or "",
+                      tuple(WEIGHT_FILES)) for slot in ENTRY.scoring.models]
+
+
 def load_scorer(request: ScorerRequest) -> ClipClapScorer:
     return ClipClapScorer.load(clip_model=request.models.get("clip") or CLIP_PRESET,
                                clap_model=request.models.get("clap") or CLAP_PRESET,
@@ -147,7 +165,8 @@ ENTRY = PairEntry(
     load=load_pair,
     scoring=Scoring(keys=SCORE_KEYS, columns=COLUMNS, load=load_scorer,
                     models=(ModelSlot("clip", "CLIP model", "CLIP", CLIP_PRESET, "--clip-model"),
-                            ModelSlot("clap", "CLAP model", "CLAP", CLAP_PRESET, "--clap-model"))),
+                            ModelSlot("clap", "CLAP model", "CLAP", CLAP_PRESET, "--clap-model")),
+                    needs=scorer_needs),
     comparison=Comparison(methods=("denoise", "imprint", "sds", "image-only", "audio-only"), samples_per_pair=1,
                           prompt_file=PAPER_PAIRS),
     spec=AUFFUSION,
@@ -164,4 +183,5 @@ ENTRY = PairEntry(
     latent_scale=8,
     recording_peak=0.95,  # Auffusion's converter: librosa.util.normalize(audio) * 0.95 before the mel analysis
     available=weights_available,
+    needs=model_needs,
 )
