@@ -132,6 +132,8 @@ class GenerateSettings:
     def validate(self) -> None:
         """Refuse settings a user can get wrong, each in one line naming its option."""
         problems = []
+        if not 1 <= self.steps <= 1000:  # first: the members' step ranges are checked against it
+            problems.append(f"--steps must be between 1 and 1000, not {self.steps}")
         starts_from = {"audio": bool(self.init_audio), "image": bool(self.init_image)}
         for member in self.members:
             problems += _member_problems(member, self.steps, may_be_silent=starts_from.get(member.role, False))
@@ -139,8 +141,6 @@ class GenerateSettings:
             problems.append(f"-n must be between 1 and 100000, not {self.n}")
         if not 0 <= self.seed <= MAX_SEED - self.n:
             problems.append(f"--seed must be between 0 and {MAX_SEED - self.n} (2^63 - 1 - n), not {self.seed}")
-        if not 1 <= self.steps <= 1000:
-            problems.append(f"--steps must be between 1 and 1000, not {self.steps}")
         if self.scheduler.strip().lower() not in SCHEDULERS:
             problems.append(f"unknown scheduler {self.scheduler!r}; choose one of: {', '.join(SCHEDULERS)}")
         if self.crop_columns < 0 or self.latent_height < 1 or self.latent_width < 1:
@@ -192,5 +192,7 @@ def share_rest(weights: Mapping[str, float | None]) -> dict[str, float]:
     """
     given = sum(w for w in weights.values() if w is not None)
     unset = [k for k, w in weights.items() if w is None]
+    if not math.isfinite(given):  # nothing to share: the weight given is refused in its own name
+        given = 1.0
     rest = round(max(0.0, 1.0 - given) / len(unset), 10) if unset else 0.0
     return {k: (rest if w is None else w) for k, w in weights.items()}

@@ -1,0 +1,194 @@
+"""Bad values a user can type, fed through the real command line: each ends in one line
+``spectrocanvas: error: …`` on stderr, a non-zero exit, and nothing left behind (no output folder,
+no hidden ``.OUT.partial-…``)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile
+from PIL import Image
+
+from spectrocanvas.cli import main
+
+POCKET = ["generate", "--preset", "pocket", "--image-prompt", "circle", "--audio-prompt", "bell", "--steps", "2",
+          "--no-video", "--quiet"]
+
+
+def one_line_error(text: str) -> str:
+    """The whole of stderr: exactly one line, the CLI's error line, no traceback."""
+    lines = text.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in text, text
+    assert lines[0].startswith("spectrocanvas: error: "), text
+    return lines[0]
+
+
+def leftovers(folder: Path, keep: set[str] = frozenset()) -> list[str]:
+    """What a command left in ``folder`` beyond the inputs in ``keep`` (hidden staging entries included)."""
+    return sorted(p.name for p in folder.iterdir() if p.name not in keep)
+
+
+@pytest.fixture()
+def inputs(tmp_path: Path) -> dict[str, Path]:
+    folder = tmp_path / "inputs"
+    folder.mkdir()
+    picture = folder / "pic.png"
+    Image.fromarray((np.random.default_rng(0).random((40, 60)) * 255).astype(np.uint8)).save(picture)
+    sound = folder / "snd.wav"
+    soundfile.write(sound, (0.1 * np.random.default_rng(1).standard_normal(8000)).astype(np.float32), 16000)
+    return {"picture": picture, "sound": sound}
+
+
+def _refused(argv: list[str], capsys, where: Path, expected: str) -> None:
+    before = leftovers(where)
+    assert main(argv) == 2
+    assert expected in one_line_error(capsys.readouterr().err)
+    assert leftovers(where) == before
+
+
+@pytest.mark.parametrize("extra,expected", [
+    (["--seed", "1180591620717411303424"], "--seed must be between 0 and"),
+    (["--seed", "-1"], "--seed must be between 0 and"),
+    (["--image-guidance", "nan"], "--image-guidance must be a finite number"),
+    (["--audio-guidance", "inf"], "--audio-guidance must be a finite number"),
+    (["--audio-guidance=-inf"], "--audio-guidance must be a finite number"),
+    (["--image-weight", "nan"], "--image-weight"),
+    (["--audio-weight", "inf"], "--audio-weight"),
+    (["--audio-weight=-inf"], "--audio-weight"),  # not the image weight derived from it
+    (["--seconds", "nan"], "--seconds"),
+    (["--seconds", "inf"], "--seconds"),
+    (["--seconds=-2"], "--seconds"),
+    (["--peak-db", "nan"], "--peak-db"),
+    (["--peak-db", "inf"], "--peak-db"),
+    (["--keep-top", "nan"], "--keep-top"),
+    (["--batch-size", "0"], "--batch-size must be at least 1"),
+    (["--batch-size=-4"], "--batch-size must be at least 1"),
+    (["-n", "0"], "-n must be between 1"),
+    (["-n=-3"], "-n must be between 1"),
+    (["--steps", "0"], "--steps must be between 1"),
+    (["--method", "sds", "--sds-lr", "nan"], "--sds-lr"),
+    (["--method", "sds", "--sds-iterations", "0"], "--sds-iterations"),
+])
+def test_generate_refuses_bad_numbers(extra, expected, tmp_path, capsys):
+    _refused(POCKET + ["-o", str(tmp_path / "out")] + extra, capsys, tmp_path, expected)
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf", "2"])
+def test_generate_refuses_a_strength_that_is_not_a_fraction(value, inputs, tmp_path, capsys):
+    argv = ["generate", "--preset", "pocket", "--audio-prompt", "bell", "--init-image", str(inputs["picture"]),
+            "--steps", "2", "--quiet", "-o", str(tmp_path / "out"), f"--strength={value}"]
+    _refused(argv, capsys, tmp_path, "--strength must be between 0 and 1")
+
+
+@pytest.mark.parametrize("option,values,expected", [
+    ("--seconds", ["nan", "inf", "-inf", "-3", "0"], "--seconds must be between"),
+    ("--peak-db", ["nan", "inf", "-inf"], "--peak-db must be between"),
+    ("--iterations", ["-1"], "--iterations must be between"),
+])
+def test_sonify_and_imprint_refuse_bad_numbers(option, values, expected, inputs, tmp_path, capsys):
+    for value in values:
+        _refused(["sonify", str(inputs["picture"]), "-o", str(tmp_path / "out"), f"{option}={value}", "--quiet"],
+                 capsys, tmp_path, expected)
+        _refused(["imprint", "--image", str(inputs["picture"]), "--audio", str(inputs["sound"]), "-o",
+                  str(tmp_path / "out"), f"{option}={value}", "--quiet"], capsys, tmp_path, expected)
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf", "1.5", "-0.1"])
+def test_imprint_refuses_a_strength_that_is_not_a_fraction(value, inputs, tmp_path, capsys):
+    _refused(["imprint", "--image", str(inputs["picture"]), "--audio", str(inputs["sound"]), "-o",
+              str(tmp_path / "out"), f"--strength={value}", "--quiet"], capsys, tmp_path, "--strength must be between")
+
+
+def test_empty_prompts_are_refused(tmp_path, capsys):
+    base = ["generate", "--preset", "pocket", "--steps", "2", "--quiet", "-o", str(tmp_path / "out")]
+    _refused(base + ["--image-prompt", "", "--audio-prompt", "bell"], capsys, tmp_path, "--image-prompt is empty")
+    _refused(base + ["--image-prompt", "circle", "--audio-prompt", "  "], capsys, tmp_path, "--audio-prompt is empty")
+
+
+def test_pictures_that_are_not_pictures_are_refused(inputs, tmp_path, capsys):
+    empty = inputs["picture"].parent / "empty.png"
+    empty.write_bytes(b"")
+    folder = inputs["picture"].parent / "a-folder.png"
+    folder.mkdir()
+    for picture, expected in ((empty, "is empty (0 bytes)"), (folder, "is a folder, not a file")):
+        _refused(["sonify", str(picture), "-o", str(tmp_path / "out"), "--quiet"], capsys, tmp_path, expected)
+        _refused(["imprint", "--image", str(picture), "--audio", str(inputs["sound"]), "-o", str(tmp_path / "out"),
+                  "--quiet"], capsys, tmp_path, expected)
+    _refused(["imprint", "--image", str(inputs["picture"]), "--audio", str(folder), "-o", str(tmp_path / "out"),
+              "--quiet"], capsys, tmp_path, "is a folder, not a file")
+
+
+def test_a_decompression_bomb_is_refused(inputs, tmp_path, capsys):
+    bomb = inputs["picture"].parent / "bomb.png"
+    Image.new("1", (20000, 20000)).save(bomb)  # 400 megapixels in a few dozen kilobytes
+    _refused(["sonify", str(bomb), "-o", str(tmp_path / "out"), "--quiet"], capsys, tmp_path, "bomb.png")
+
+
+GARBAGE_MP3 = b"ID3\x03\x00\x00\x00\x00\x00\x00" + np.random.default_rng(1).integers(0, 256, 20000, np.uint8).tobytes()
+"""Random bytes behind an ID3 tag: mpg123 prints "Note: Illegal Audio-MPEG-Header" lines on stderr
+while libsndfile gives up with "possibly a pipe?"."""
+
+
+def test_garbage_named_mp3_is_one_clear_line_without_decoder_noise(inputs, tmp_path, capfd):
+    garbage = inputs["picture"].parent / "garbage.mp3"
+    garbage.write_bytes(GARBAGE_MP3)
+    commands = [
+        ["analyze", str(garbage), "-o", str(tmp_path / "out.png")],
+        ["imprint", "--image", str(inputs["picture"]), "--audio", str(garbage), "-o", str(tmp_path / "out"), "--quiet"],
+        POCKET[:5] + ["--init-audio", str(garbage), "--steps", "2", "--quiet", "-o", str(tmp_path / "out")],
+    ]
+    for argv in commands:
+        assert main(argv) == 2
+        line = one_line_error(capfd.readouterr().err)  # the file descriptor: C libraries write there
+        assert "is not an audio file" in line and "pipe" not in line
+        assert leftovers(tmp_path) == ["inputs"]
+
+
+def test_analyze_refuses_an_output_that_is_not_png(inputs, tmp_path, capsys):
+    for name in ("x.jpg", "x.wav", "x"):
+        _refused(["analyze", str(inputs["sound"]), "-o", str(tmp_path / name)], capsys, tmp_path, "FILE.png")
+
+
+@pytest.mark.parametrize("suffix,rows,line", [
+    (".jsonl", '{"image_prompt": "circle", "audio_prompt": "bell"}\n'
+               '{"image_prompt": "square", "audio_prompt": "bell", "n": -3}\n', 2),
+    (".csv", "image_prompt,audio_prompt,n\ncircle,bell,1\nsquare,bell,1\nstar,bell,-3\n", 4),
+])
+def test_a_bad_prompt_pair_row_is_refused_with_its_line_number(suffix, rows, line, tmp_path, capsys):
+    pairs = tmp_path / f"pairs{suffix}"
+    pairs.write_text(rows)
+    argv = ["generate", "--preset", "pocket", "--pairs", str(pairs), "--steps", "2", "--quiet", "-o",
+            str(tmp_path / "out")]
+    _refused(argv, capsys, tmp_path, f"pairs{suffix}:{line}: -n must be between 1 and 100000, not -3")
+
+
+def test_missing_weights_name_every_model_with_its_download_command_and_make_no_folder(tmp_path):
+    """The default pair with --score in a fresh, empty Hugging Face home, offline: one line listing SD 1.5,
+    Auffusion, CLIP and CLAP, each with `hf download`, and no output folder (not even one with run.json)."""
+    from spectrocanvas.pairs.clip_clap import CLAP_PRESET, CLIP_PRESET
+    from spectrocanvas.pairs.sd_models import SOURCE_ALIASES
+
+    home = tmp_path / "hf-home"
+    home.mkdir()
+    env = {**os.environ, "HF_HOME": str(home), "HF_HUB_CACHE": str(home / "hub"), "HF_HUB_OFFLINE": "1",
+           "PYTHONPATH": os.pathsep.join(filter(None, [str(Path(__file__).parents[1] / "src"),
+                                                       os.environ.get("PYTHONPATH")]))}
+    work = tmp_path / "work"
+    work.mkdir()
+    result = subprocess.run([sys.executable, "-m", "spectrocanvas", "generate", "--image-prompt", "a castle",
+                             "--audio-prompt", "bells ringing", "-o", "castle", "--score", "--quiet"],
+                            cwd=work, env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 2
+    line = one_line_error(result.stderr)
+    for repo in (SOURCE_ALIASES["sd15"], SOURCE_ALIASES["auffusion"], CLIP_PRESET, CLAP_PRESET):
+        assert f"hf download {repo}" in line
+    for option in ("--image-model", "--audio-model", "--clip-model", "--clap-model"):
+        assert option in line
+    assert "huggingface-cli" not in line
+    assert leftovers(work) == []
+    assert not any(home.rglob("*.lock"))  # the check only looked: nothing was fetched or begun
