@@ -192,3 +192,91 @@ def test_missing_weights_name_every_model_with_its_download_command_and_make_no_
     assert "huggingface-cli" not in line
     assert leftovers(work) == []
     assert not any(home.rglob("*.lock"))  # the check only looked: nothing was fetched or begun
+
+
+def _full_disk_at(monkeypatch, name: str) -> None:
+    """Make the writer underneath each kind of file fail with ENOSPC for the file called ``name`` only."""
+    import errno
+    import pathlib
+
+    import av
+    from PIL import Image as PILImage
+
+    def full(path: object) -> bool:
+        return Path(str(path)).name == name or Path(str(path)).name.startswith(f".{name}.partial-")
+
+    def no_space(path: object) -> OSError:
+        return OSError(errno.ENOSPC, "No space left on device", str(path))
+
+    real_bytes, real_text, real_save, real_open = (pathlib.Path.write_bytes, pathlib.Path.write_text,
+                                                   PILImage.Image.save, av.open)
+
+    def write_bytes(self, data):
+        if full(self):
+            raise no_space(self)
+        return real_bytes(self, data)
+
+    def write_text(self, *args, **kwargs):
+        if full(self):
+            raise no_space(self)
+        return real_text(self, *args, **kwargs)
+
+    def save(self, path, *args, **kwargs):
+        if full(path):
+            raise no_space(path)
+        return real_save(self, path, *args, **kwargs)
+
+    def open_(path, *args, **kwargs):
+        if full(path):
+            raise no_space(path)
+        return real_open(path, *args, **kwargs)
+
+    monkeypatch.setattr(pathlib.Path, "write_bytes", write_bytes)
+    monkeypatch.setattr(pathlib.Path, "write_text", write_text)
+    monkeypatch.setattr(PILImage.Image, "save", save)
+    monkeypatch.setattr(av, "open", open_)
+
+
+@pytest.mark.parametrize("name,extra", [
+    ("canvas.png", []), ("audio.wav", []), ("audio.wav", ["--audio-format", "pcm16"]),
+    ("audio.flac", ["--audio-format", "flac"]), ("spectrogram.png", []), ("video.mp4", []), ("meta.json", []),
+])
+def test_a_full_disk_while_writing_any_file_is_one_line_and_leaves_nothing(name, extra, inputs, tmp_path, capsys,
+                                                                           monkeypatch):
+    _full_disk_at(monkeypatch, name)
+    out = tmp_path / "out"
+    assert main(["sonify", str(inputs["picture"]), "-o", str(out), "--seconds", "0.5", "--quiet", *extra]) == 3
+    line = one_line_error(capsys.readouterr().err)
+    assert f"no space left on the device while writing '{out / name}'" in line  # where it would have been
+    assert leftovers(tmp_path) == ["inputs"]
+
+
+def test_a_full_disk_in_generate_and_analyze_is_one_line(inputs, tmp_path, capsys, monkeypatch):
+    _full_disk_at(monkeypatch, "image.png")
+    out = tmp_path / "run"
+    assert main(POCKET + ["-o", str(out)]) == 3
+    assert "while writing" in one_line_error(capsys.readouterr().err)
+    assert not out.exists()  # not even the run folder with its run.json
+    _full_disk_at(monkeypatch, "a.png")
+    assert main(["analyze", str(inputs["sound"]), "-o", str(tmp_path / "a.png")]) == 3
+    assert "no space left" in one_line_error(capsys.readouterr().err)
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name != "run") == ["inputs"]
+
+
+def test_a_real_full_disk(inputs, tmp_path):
+    """A 200 KB tmpfs (where this machine lets us mount one): sonify fills it; one line, nothing left."""
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=200k", "tmpfs", str(disk)], capture_output=True)
+    if mounted.returncode != 0:
+        pytest.skip("cannot mount a tmpfs here (needs root)")
+    try:
+        result = subprocess.run([sys.executable, "-m", "spectrocanvas", "sonify", str(inputs["picture"]), "-o",
+                                 str(disk / "out"), "--quiet"], capture_output=True, text=True, timeout=300,
+                                env={**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [
+                                    str(Path(__file__).parents[1] / "src"), os.environ.get("PYTHONPATH")]))})
+        assert result.returncode == 3
+        assert "no space left on the device while writing" in one_line_error(result.stderr)
+        assert leftovers(disk) == []
+    finally:
+        subprocess.run(["umount", str(disk)], check=True)

@@ -1,5 +1,7 @@
 """Errors a user can cause. The CLI turns each into one line and a non-zero exit."""
 
+import errno
+import re
 from pathlib import Path
 
 
@@ -11,6 +13,30 @@ class SpectrocanvasError(Exception):
 
 class OutputExistsError(SpectrocanvasError):
     """The output folder exists and overwriting was not asked for."""
+
+
+class WriteError(SpectrocanvasError):
+    """The system refused a write: a full disk, a read-only or vanished folder, a quota."""
+
+    exit_code = 3
+
+
+_STAGING = re.compile(r"^\.(?P<name>.+)\.partial-[^/]*$")
+
+
+def shown_path(path: str | Path) -> str:
+    """``path`` as the user will find it: a staging folder or temporary file (``.out.partial-x1y2/a.wav``)
+    named as the output it becomes (``out/a.wav``)."""
+    parts = [(_STAGING.match(part).group("name") if _STAGING.match(part) else part) for part in Path(path).parts]
+    return str(Path(*parts)) if parts else str(path)
+
+
+def write_failure(path: str | Path, error: OSError) -> WriteError:
+    """One line for an OS error while writing ``path`` (what is half-written is removed by the caller)."""
+    if error.errno == errno.ENOSPC:
+        return WriteError(f"no space left on the device while writing '{shown_path(path)}'; "
+                          "nothing half-written was kept")
+    return WriteError(f"cannot write '{shown_path(path)}': {error.strerror or error}")
 
 
 def require_file(path: Path, what: str, error: type[SpectrocanvasError] = SpectrocanvasError) -> None:

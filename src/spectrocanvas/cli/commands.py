@@ -23,7 +23,7 @@ from spectrocanvas.cli.options import (
     runtime_from_args,
     settings_from_args,
 )
-from spectrocanvas.errors import SpectrocanvasError
+from spectrocanvas.errors import SpectrocanvasError, shown_path
 from spectrocanvas.files.pictures import FIT_MODES
 from spectrocanvas.generate.resolve import resolve_settings
 from spectrocanvas.generate.runs import generate, generate_pairs
@@ -257,9 +257,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail("out of memory; try a shorter canvas or a smaller batch", 3, where)
     except OSError as error:
         if error.errno == errno.ENOSPC:
-            return _fail(f"no space left on the device while writing {error.filename or 'the output'}; "
-                         "nothing half-written was kept", 3, where)
-        detail = f": {error.filename}" if error.filename else ""
+            written = f"'{shown_path(error.filename)}'" if error.filename else "the output"
+            return _fail(f"no space left on the device while writing {written}; nothing half-written was kept",
+                         3, where)
+        detail = f": {shown_path(error.filename)}" if error.filename else ""
         return _fail(f"{error.strerror or error}{detail}", 3, where)
 
 

@@ -22,7 +22,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from spectrocanvas.errors import OutputExistsError, SpectrocanvasError
+from spectrocanvas.errors import OutputExistsError, SpectrocanvasError, write_failure
 
 META_FILE = "meta.json"
 GROWN_FILES = frozenset({"run.json", "scores.md", "scores.csv", "comparison.md", "comparison.csv", "top.json"})
@@ -58,7 +58,7 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     try:
         handle, name = tempfile.mkstemp(prefix=f".{path.name}.partial-", suffix=path.suffix, dir=path.parent)
     except OSError as error:
-        raise SpectrocanvasError(f"cannot write '{path}': {error.strerror or error}") from None
+        raise write_failure(path, error) from None
     fcntl.flock(handle, fcntl.LOCK_EX)  # held while this process lives: a sweep leaves the file alone
     temporary = Path(name)
     try:
@@ -67,7 +67,7 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
         os.replace(temporary, path)
     except OSError as error:
         temporary.unlink(missing_ok=True)
-        raise SpectrocanvasError(f"cannot write '{path}': {error.strerror or error}") from None
+        raise write_failure(path, error) from None
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise

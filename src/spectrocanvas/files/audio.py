@@ -9,6 +9,7 @@ picture (see BENCHMARKS.md, "WAV sample format"). 24-bit and 16-bit (TPDF-dither
 
 from __future__ import annotations
 
+import io
 import os
 import struct
 from collections.abc import Iterator
@@ -23,7 +24,7 @@ import soxr
 import torch
 
 from spectrocanvas.canvas.levels import DEFAULT_PEAK_DB, PEAK_DB_RANGE, gain_to_db, peak, peak_gain, rms
-from spectrocanvas.errors import SpectrocanvasError, require_file
+from spectrocanvas.errors import SpectrocanvasError, require_file, write_failure
 
 WAV_SUBTYPE = "FLOAT"
 AUDIO_FORMATS = {
@@ -135,7 +136,15 @@ def write_wav(path: str | Path, waveform: torch.Tensor, *, sample_rate: int) -> 
     chunks = (b"fmt " + struct.pack("<I", len(fmt)) + fmt
               + b"fact" + struct.pack("<II", 4, frames.shape[0])
               + b"data" + struct.pack("<I", len(data)) + data)
-    Path(path).write_bytes(b"RIFF" + struct.pack("<I", 4 + len(chunks)) + b"WAVE" + chunks)
+    _write_bytes(path, b"RIFF" + struct.pack("<I", 4 + len(chunks)) + b"WAVE" + chunks)
+
+
+def _write_bytes(path: str | Path, data: bytes) -> None:
+    """Write a finished file's bytes; a full disk or another OS error ends in one line."""
+    try:
+        Path(path).write_bytes(data)
+    except OSError as error:
+        raise write_failure(path, error) from None
 
 
 @dataclass(frozen=True)
@@ -199,10 +208,12 @@ def write_sound(folder: str | Path, waveform: torch.Tensor, *, sample_rate: int,
     if subtype == "FLOAT":
         write_wav(path, sound, sample_rate=rate)
     else:
+        encoded = io.BytesIO()  # encoded in memory, so that a disk error reaches us with its errno
         try:
-            soundfile.write(str(path), _pcm(_frames(sound), subtype), rate, subtype=subtype, format=container)
+            soundfile.write(encoded, _pcm(_frames(sound), subtype), rate, subtype=subtype, format=container)
         except (soundfile.LibsndfileError, RuntimeError) as error:
-            raise SpectrocanvasError(f"cannot write '{path}': {error}") from None
+            raise SpectrocanvasError(f"cannot encode '{path}': {error}") from None
+        _write_bytes(path, encoded.getvalue())
     return {"file": output.file_name, "format": output.format, "subtype": subtype, "sample_rate": rate,
             "channels": 1 if sound.dim() == 1 else int(sound.shape[0]), "samples": int(sound.shape[-1]),
             "seconds": sound.shape[-1] / rate, "peak": top, "peak_dbfs": gain_to_db(top),

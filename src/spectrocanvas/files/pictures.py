@@ -19,7 +19,7 @@ import torch.nn.functional as F
 from PIL import Image, ImageOps, PngImagePlugin, UnidentifiedImageError
 
 from spectrocanvas.canvas.spec import CanvasSpec
-from spectrocanvas.errors import SpectrocanvasError, require_file
+from spectrocanvas.errors import SpectrocanvasError, require_file, write_failure
 from spectrocanvas.version import __version__
 
 FitMode = Literal["stretch", "crop", "pad"]
@@ -150,12 +150,20 @@ def save_canvas_png(path: str | Path, canvas: torch.Tensor, *, spec: CanvasSpec,
     """Write a canvas (H, W) in [0, 1] as a 16-bit grayscale PNG carrying its spec and metadata."""
     values = canvas.detach().float().cpu().clamp(0, 1).numpy()
     pixels = np.round(values * 65535.0).astype(np.uint16)
-    Image.fromarray(pixels).save(path, format="PNG", pnginfo=_png_info(spec, metadata))
+    _save_png(path, Image.fromarray(pixels), _png_info(spec, metadata))
 
 
 def save_rgb_png(path: str | Path, pixels: np.ndarray, *, metadata: dict[str, Any] | None = None) -> None:
     """Write an (H, W, 3) uint8 picture as PNG with the metadata in a text chunk."""
-    Image.fromarray(pixels).save(path, format="PNG", pnginfo=_png_info(None, metadata))
+    _save_png(path, Image.fromarray(pixels), _png_info(None, metadata))
+
+
+def _save_png(path: str | Path, image: Image.Image, info: PngImagePlugin.PngInfo) -> None:
+    """Save as PNG; a full disk or another OS error ends in one line (the caller's staging removes the rest)."""
+    try:
+        image.save(path, format="PNG", pnginfo=info)
+    except OSError as error:
+        raise write_failure(path, error) from None
 
 
 def read_png_text(image: Image.Image) -> dict[str, str]:

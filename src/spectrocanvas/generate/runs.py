@@ -120,6 +120,28 @@ def open_run_folder(folder: Path, settings: GenerateSettings, runtime: Runtime, 
                                    "provenance": provenance()})
 
 
+def missing_folders(folders: Sequence[Path]) -> list[Path]:
+    """The folders among ``folders`` and their parents that do not exist yet, deepest first."""
+    missing: dict[Path, None] = {}
+    for folder in folders:
+        for path in (folder, *folder.parents):
+            if path.exists():
+                break
+            missing[path] = None
+    return sorted(missing, key=lambda path: len(path.parts), reverse=True)
+
+
+def remove_unstarted(created: Sequence[Path]) -> None:
+    """Remove the folders a failed call created (deepest first) that hold nothing but a run.json: a run
+    that failed before its first sample leaves no folder behind."""
+    for folder in created:
+        try:
+            if {p.name for p in folder.iterdir()} <= {RUN_FILE}:
+                shutil.rmtree(folder)
+        except OSError:  # never made, or not ours to remove
+            continue
+
+
 def prepare_run_folder(folder: Path, settings: GenerateSettings, runtime: Runtime, *, overwrite: bool) -> list[int]:
     """Check, then create or reopen, one run folder (one process); returns the sample indices still to make."""
     open_run_folder(folder, settings, runtime, replace=check_run_folder(folder, settings, runtime, overwrite=overwrite))
@@ -212,25 +234,31 @@ def make_runs(runs: Sequence[tuple[Path, GenerateSettings]], runtime: Runtime, *
                             for i in range(settings.n)):
         entry.require_weights(runtime, scorer)
     processes.wait()  # every process has checked before the main one changes anything
-    if processes.is_main:
-        for (folder, settings), again in zip(runs, replaced):
-            open_run_folder(folder, settings, runtime, replace=again)
-    processes.wait()
-    batches = [b for b in unit_batches(runs, runtime.batch_size or DEFAULT_BATCH) if not all(u.done for u in b)]
-    processes.wait()  # every process has listed what is left before any writes a sample
-    todo = processes.mine(batches)
-    if todo:
-        pair = pair or load_pair(runtime)
-        steps = sum(get_method(b[0].settings.method).units(b[0].settings) * len(b) for b in todo)
-        missing = sum(not u.done for b in todo for u in b)
-        everyone = sum(not u.done for b in batches for u in b)
-        share = f" (this process's share of {everyone})" if processes.count > 1 else ""
-        bar = progress_bar(total=steps, desc=f"{missing} sample(s){share}", unit="step",
-                           enabled=runtime.progress and processes.is_main)
-        for batch in todo:
-            _make_batch(batch, runtime, pair, bar, on_sample)
-        if bar is not None:
-            bar.close()
+    created = missing_folders([folder for folder, _ in runs])
+    try:
+        if processes.is_main:
+            for (folder, settings), again in zip(runs, replaced):
+                open_run_folder(folder, settings, runtime, replace=again)
+        processes.wait()
+        batches = [b for b in unit_batches(runs, runtime.batch_size or DEFAULT_BATCH) if not all(u.done for u in b)]
+        processes.wait()  # every process has listed what is left before any writes a sample
+        todo = processes.mine(batches)
+        if todo:
+            pair = pair or load_pair(runtime)
+            steps = sum(get_method(b[0].settings.method).units(b[0].settings) * len(b) for b in todo)
+            missing = sum(not u.done for b in todo for u in b)
+            everyone = sum(not u.done for b in batches for u in b)
+            share = f" (this process's share of {everyone})" if processes.count > 1 else ""
+            bar = progress_bar(total=steps, desc=f"{missing} sample(s){share}", unit="step",
+                               enabled=runtime.progress and processes.is_main)
+            for batch in todo:
+                _make_batch(batch, runtime, pair, bar, on_sample)
+            if bar is not None:
+                bar.close()
+    except BaseException:
+        if processes.is_main:
+            remove_unstarted(created)
+        raise
     processes.wait()
     samples = [sample for folder, _ in runs for sample in run_samples(folder)]
     if runtime.video:  # samples an earlier run made without one
