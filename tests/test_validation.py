@@ -280,3 +280,95 @@ def test_a_real_full_disk(inputs, tmp_path):
         assert leftovers(disk) == []
     finally:
         subprocess.run(["umount", str(disk)], check=True)
+
+
+def _start_sonify(picture: Path, out: Path) -> subprocess.Popen:
+    """A sonify long enough to be caught mid-run (20 s canvas, with its video)."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(Path(__file__).parents[1] / "src"),
+                                                                    os.environ.get("PYTHONPATH")]))}
+    return subprocess.Popen([sys.executable, "-m", "spectrocanvas", "sonify", str(picture), "-o", str(out),
+                             "--seconds", "20", "--quiet"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+
+
+def _staging_once(folder: Path, process: subprocess.Popen, *, written: bool) -> Path:
+    """Wait until the run's staging folder appears (``written``: and holds a file)."""
+    import time
+
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline and process.poll() is None:
+        for staging in folder.glob(".out.partial-*"):
+            if not written or any(staging.iterdir()):
+                return staging
+        time.sleep(0.005)
+    process.kill()
+    pytest.fail("the run finished (or hung) before it could be caught mid-run")
+
+
+def test_a_run_killed_mid_write_leaves_litter_that_the_next_run_sweeps(inputs, tmp_path, capsys):
+    import signal
+
+    process = _start_sonify(inputs["picture"], tmp_path / "out")
+    staging = _staging_once(tmp_path, process, written=True)
+    process.send_signal(signal.SIGKILL)
+    process.communicate()
+    assert staging.is_dir() and any(staging.iterdir())  # what kill -9 leaves: nothing could clean up
+    assert main(["sonify", str(inputs["picture"]), "-o", str(tmp_path / "out"), "--seconds", "0.3", "--no-video",
+                 "--quiet"]) == 0
+    assert leftovers(tmp_path) == ["inputs", "out"]
+
+
+def test_sigterm_mid_run_is_one_line_and_leaves_nothing(inputs, tmp_path):
+    import signal
+
+    process = _start_sonify(inputs["picture"], tmp_path / "out")
+    _staging_once(tmp_path, process, written=False)
+    process.send_signal(signal.SIGTERM)
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == 128 + signal.SIGTERM
+    assert "terminated" in one_line_error(err)
+    assert leftovers(tmp_path) == ["inputs"]
+
+
+def test_outputs_follow_the_umask_video_included(inputs, tmp_path):
+    previous = os.umask(0o027)
+    try:
+        assert main(["sonify", str(inputs["picture"]), "-o", str(tmp_path / "out" / "deeper"), "--seconds", "0.3",
+                     "--quiet"]) == 0
+        assert main(POCKET[:-2] + ["-o", str(tmp_path / "run")]) == 0  # with its video
+    finally:
+        os.umask(previous)
+    made = [*(tmp_path / "out").rglob("*"), tmp_path / "out", *(tmp_path / "run").rglob("*"), tmp_path / "run"]
+    assert {"video.mp4", "audio.wav", "meta.json", "run.json", "sample_000", "deeper"} <= {p.name for p in made}
+    for path in made:
+        assert path.stat().st_mode & 0o777 == (0o750 if path.is_dir() else 0o640), path
+
+
+def test_overwrite_refuses_foreign_files_the_input_and_the_current_folder(inputs, tmp_path, capsys, monkeypatch):
+    commands = {
+        "sonify": lambda out, *extra: ["sonify", str(inputs["picture"]), "-o", str(out), "--seconds", "0.3",
+                                       "--no-video", "--quiet", *extra],
+        "generate": lambda out, *extra: POCKET + ["-o", str(out), *extra],
+    }
+    for name, command in commands.items():
+        out = tmp_path / name
+        assert main(command(out)) == 0
+        ours = sorted(p.name for p in out.rglob("*"))
+        (out / "keep.txt").write_text("the user's")
+        assert main(command(out, "--overwrite", "--seed", "1")) == 2
+        assert "keep.txt" in one_line_error(capsys.readouterr().err)
+        (out / "keep.txt").unlink()
+        picture = out / "mine.png"
+        picture.write_bytes(inputs["picture"].read_bytes())
+        held = (["sonify", str(picture), *command(out, "--overwrite")[2:]] if name == "sonify" else
+                ["generate", "--preset", "pocket", "--audio-prompt", "bell", "--init-image", str(picture),
+                 *POCKET[7:], "-o", str(out), "--overwrite"])
+        assert main(held) == 2
+        assert "holds the input" in one_line_error(capsys.readouterr().err)
+        picture.unlink()
+        monkeypatch.chdir(out)
+        assert main(command(Path("."), "--overwrite", "--seed", "2")) == 2
+        assert "current folder" in one_line_error(capsys.readouterr().err)
+        monkeypatch.chdir(tmp_path)
+        assert sorted(p.name for p in out.rglob("*")) == ours  # nothing of the first run lost either
+        assert not [p for p in tmp_path.iterdir() if ".partial-" in p.name or ".old-" in p.name]

@@ -5,8 +5,11 @@ from __future__ import annotations
 import argparse
 import errno
 import os
+import signal
 import sys
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 from spectrocanvas.cli.measure import (
     add_generate_measure_options,
@@ -238,9 +241,36 @@ def _fail(message: str, code: int, where: str) -> int:
     return code
 
 
+class Terminated(BaseException):
+    """SIGTERM arrived: unwound like Ctrl-C, so staging folders are removed on the way out."""
+
+
+def _on_terminate(signum: int, frame: object) -> None:
+    raise Terminated()
+
+
+@contextmanager
+def _terminate_cleanly() -> Iterator[None]:
+    """Turn SIGTERM (what `kill`, timeouts and schedulers send) into :class:`Terminated` while a command
+    runs in the main thread; the previous handler comes back afterwards."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _on_terminate)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script; returns the exit status."""
     args = build_parser().parse_args(argv)
+    with _terminate_cleanly():
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
     where = ""  # under accelerate launch: which process failed
     try:
         processes = current_processes()
@@ -253,6 +283,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(str(error), error.exit_code, where)
     except KeyboardInterrupt:
         return _fail("interrupted; finished outputs are kept, unfinished ones were removed", 130, where)
+    except Terminated:
+        return _fail("terminated; finished outputs are kept, unfinished ones were removed", 128 + signal.SIGTERM,
+                     where)
     except MemoryError:
         return _fail("out of memory; try a shorter canvas or a smaller batch", 3, where)
     except OSError as error:
