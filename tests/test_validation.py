@@ -372,3 +372,21 @@ def test_overwrite_refuses_foreign_files_the_input_and_the_current_folder(inputs
         monkeypatch.chdir(tmp_path)
         assert sorted(p.name for p in out.rglob("*")) == ours  # nothing of the first run lost either
         assert not [p for p in tmp_path.iterdir() if ".partial-" in p.name or ".old-" in p.name]
+
+
+@pytest.mark.parametrize("argv,expected", [
+    (["sonify", "x.png", "-o", "y", "--seconds", "abc"], "argument --seconds: invalid float value: 'abc'"),
+    (["generate", "--preset", "pocket", "--image-prompt", "circle", "--audio-prompt", "bell", "-o", "y",
+      "--image-guidance", "-inf"], "--option=VALUE"),
+    (["generate", "--preset", "nope", "-o", "y"], "invalid choice: 'nope'"),
+    (["sonify"], "the following arguments are required"),
+    (["frobnicate"], "invalid choice: 'frobnicate'"),
+])
+def test_mistyped_options_are_one_line_too(argv, expected, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as exit:
+        main(argv)
+    assert exit.value.code == 2
+    line = one_line_error(capsys.readouterr().err)
+    assert expected in line and "--help" in line
+    assert leftovers(tmp_path) == []

@@ -9,6 +9,7 @@ import signal
 import sys
 import threading
 from collections.abc import Iterator, Sequence
+from typing import NoReturn
 from contextlib import contextmanager
 
 from spectrocanvas.cli.measure import (
@@ -174,8 +175,18 @@ def _add_generate_parser(commands) -> None:
     generate_parser.set_defaults(handler=_run_generate)
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, with a mistyped option told in one line like every other error (not after 25 lines of
+    usage); the command's --help is named for the rest. Its sub-commands' parsers are of this class too."""
+
+    def error(self, message: str) -> NoReturn:
+        if message.endswith("expected one argument"):  # "--seconds -3" reads -3 as an option
+            message += " (a value that starts with '-' is written --option=VALUE)"
+        self.exit(2, f"spectrocanvas: error: {message}; see {self.prog} --help\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="spectrocanvas",
         description="Images that sound: spectrograms that are at once a picture and a sound.",
         epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
