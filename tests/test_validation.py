@@ -390,3 +390,21 @@ def test_mistyped_options_are_one_line_too(argv, expected, tmp_path, capsys, mon
     line = one_line_error(capsys.readouterr().err)
     assert expected in line and "--help" in line
     assert leftovers(tmp_path) == []
+
+
+@pytest.mark.parametrize("seed", ["1180591620717411303424", "-1"])
+def test_sonify_and_imprint_refuse_seeds_torch_cannot_take(seed, inputs, tmp_path, capsys):
+    _refused(["sonify", str(inputs["picture"]), "-o", str(tmp_path / "out"), "--seed", seed, "--quiet"],
+             capsys, tmp_path, "--seed must be between 0 and")
+    _refused(["imprint", "--image", str(inputs["picture"]), "--audio", str(inputs["sound"]), "-o",
+              str(tmp_path / "out"), "--seed", seed, "--quiet"], capsys, tmp_path, "--seed must be between 0 and")
+
+
+def test_an_existing_output_is_refused_before_any_work_is_shown(inputs, tmp_path, capsys):
+    """No progress bar on stderr before the refusal: the output is checked first."""
+    taken = tmp_path / "taken.png"
+    taken.write_bytes(b"x")
+    assert main(["sonify", str(inputs["picture"]), "-o", str(taken)]) == 2
+    assert "is not a folder" in one_line_error(capsys.readouterr().err)
+    assert main(["imprint", "--image", str(inputs["picture"]), "--audio", str(inputs["sound"]), "-o", str(taken)]) == 2
+    assert "is not a folder" in one_line_error(capsys.readouterr().err)

@@ -9,7 +9,7 @@ from spectrocanvas.canvas.carve import imprint_canvas
 from spectrocanvas.canvas.levels import matched_gain, rms
 from spectrocanvas.canvas.spec import AUFFUSION, CanvasSpec
 from spectrocanvas.errors import SpectrocanvasError
-from spectrocanvas.files.atomic import output_folder
+from spectrocanvas.files.atomic import check_output_target, output_folder
 from spectrocanvas.files.audio import AudioOutput, fit_length, read_audio
 from spectrocanvas.files.pictures import FitMode, fit_picture, open_picture, picture_to_gray, save_canvas_png
 from spectrocanvas.files.records import provenance, write_json
@@ -46,6 +46,7 @@ def imprint(
         raise SpectrocanvasError(f"--strength must be between 0 and 1, not {strength:g}")
     check_seconds(seconds)
     output = Path(output)
+    check_output_target(output, overwrite=overwrite, inputs=[image, audio])  # before any work (and at the end)
     timer = StageTimer()
     with timer.stage("load"):
         picture_file = open_picture(image)

@@ -10,11 +10,12 @@ import torch
 from spectrocanvas.canvas.spec import AUFFUSION, CanvasSpec
 from spectrocanvas.canvas.vocoders import GriffinLimVocoder
 from spectrocanvas.errors import SpectrocanvasError
-from spectrocanvas.files.atomic import output_folder
+from spectrocanvas.files.atomic import check_output_target, output_folder
 from spectrocanvas.files.audio import AudioOutput
 from spectrocanvas.files.pictures import FitMode, canvas_spec_of, fit_picture, open_picture, picture_to_gray
 from spectrocanvas.files.records import provenance, write_json
 from spectrocanvas.files.render import write_sound_outputs
+from spectrocanvas.generate.settings import MAX_SEED
 from spectrocanvas.support.progress import progress_bar
 from spectrocanvas.support.timing import StageTimer
 
@@ -53,6 +54,8 @@ def picture_canvas(
 def griffin_lim_vocoder(*, spec: CanvasSpec, iterations: int | None, seed: int,
                         progress: bool) -> tuple[GriffinLimVocoder, Any]:
     """A Griffin-Lim vocoder, with a progress bar over its iterations when asked."""
+    if not 0 <= seed <= MAX_SEED:  # torch takes 64-bit seeds; a bigger one was a traceback
+        raise SpectrocanvasError(f"--seed must be between 0 and {MAX_SEED} (2^63 - 1), not {seed}")
     vocoder = GriffinLimVocoder(spec=spec, seed=seed)
     if iterations is not None:
         if iterations < 0 or iterations > 10_000:
@@ -83,6 +86,7 @@ def sonify(
     peaking at −1 dBFS), spectrogram.png, video.mp4 (unless ``video=False``) and meta.json.
     """
     output = Path(output)
+    check_output_target(output, overwrite=overwrite, inputs=[image])  # before any work (checked again at the end)
     timer = StageTimer()
     with timer.stage("load"):
         canvas, spec, source = picture_canvas(image, spec=spec, seconds=seconds, fit=fit)
