@@ -408,3 +408,21 @@ def test_an_existing_output_is_refused_before_any_work_is_shown(inputs, tmp_path
     assert "is not a folder" in one_line_error(capsys.readouterr().err)
     assert main(["imprint", "--image", str(inputs["picture"]), "--audio", str(inputs["sound"]), "-o", str(taken)]) == 2
     assert "is not a folder" in one_line_error(capsys.readouterr().err)
+
+
+@pytest.mark.parametrize("argv", [
+    ["sonify", "{picture}", "-o", ""], ["analyze", "{sound}", "-o", " "], ["demo", "-o", ""],
+    ["generate", "--preset", "pocket", "--image-prompt", "circle", "--audio-prompt", "bell", "-o", ""],
+    ["compare", "--preset", "pocket", "-o", ""],
+])
+def test_an_empty_output_path_is_refused_not_read_as_the_current_folder(argv, inputs, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as exit:
+        main([a.format(picture=inputs["picture"], sound=inputs["sound"]) for a in argv])
+    assert exit.value.code == 2
+    assert "the output path is empty" in one_line_error(capsys.readouterr().err)
+    assert leftovers(tmp_path) == ["inputs"]
+
+
+def test_a_window_stride_below_one_is_refused_even_where_unused(tmp_path, capsys):
+    _refused(POCKET + ["-o", str(tmp_path / "out"), "--window-stride", "0"], capsys, tmp_path, "--window-stride")

@@ -24,6 +24,7 @@ from spectrocanvas.cli.options import (
     add_pair_options,
     add_settings_options,
     audio_output_from_args,
+    output_path,
     runtime_from_args,
     settings_from_args,
 )
@@ -73,7 +74,7 @@ samples: make several (-n) and keep the best (--keep-top).
 
 
 def _add_output_options(parser: argparse.ArgumentParser, *, video: bool = True) -> None:
-    parser.add_argument("-o", "--output", required=True, metavar="OUT",
+    parser.add_argument("-o", "--output", required=True, metavar="OUT", type=output_path,
                         help="output folder (refused if it exists, unless --overwrite)")
     parser.add_argument("--overwrite", action="store_true", help="replace OUT if it exists")
     if video:
@@ -229,7 +230,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Write the canvas of a sound as a 16-bit PNG that carries its settings "
                     "(sonify turns it back into sound).")
     analyze.add_argument("audio", help="audio file")
-    analyze.add_argument("-o", "--output", required=True, metavar="FILE.png", help="PNG to write")
+    analyze.add_argument("-o", "--output", required=True, metavar="FILE.png", type=output_path, help="PNG to write")
     analyze.add_argument("--overwrite", action="store_true", help="replace FILE.png if it exists")
     analyze.set_defaults(handler=_run_analyze)
 
@@ -237,7 +238,8 @@ def build_parser() -> argparse.ArgumentParser:
         "demo", help="run everything that works offline on drawn assets",
         description="Draw a picture and synthesise a sound, then sonify, imprint and analyze them. "
                     "Needs no downloads; about half a minute on two cores.")
-    demo.add_argument("-o", "--output", default="demo-output", metavar="OUT", help="folder (default demo-output)")
+    demo.add_argument("-o", "--output", default="demo-output", metavar="OUT", type=output_path,
+                      help="folder (default demo-output)")
     demo.add_argument("--overwrite", action="store_true", help="replace OUT if it exists")
     demo.add_argument("--quiet", action="store_true", help="no progress bars")
     demo.set_defaults(handler=_run_demo)

@@ -17,6 +17,7 @@ from spectrocanvas.cli.options import (
     add_pair_options,
     add_scorer_options,
     add_settings_options,
+    output_path,
     runtime_from_args,
     scorer_models_from_args,
     settings_from_args,
@@ -164,7 +165,8 @@ def add_measure_parsers(commands: Any) -> None:
     compare_parser.add_argument("--pairs", default=None, metavar="FILE",
                                 help="prompt pairs (JSONL or CSV); default: the pair's own (the paper's examples; "
                                      "pocket: all 64 class pairs, each with its own seeds)")
-    compare_parser.add_argument("-o", "--output", required=True, metavar="OUT", help="output folder")
+    compare_parser.add_argument("-o", "--output", required=True, metavar="OUT", type=output_path,
+                                help="output folder")
     compare_parser.add_argument("--overwrite", action="store_true", help="replace runs made with other settings")
     compare_parser.add_argument("--methods", default=None, help="comma-separated (default: the pair's comparison)")
     compare_parser.add_argument("--no-video", dest="video", action="store_false", help="skip video.mp4")

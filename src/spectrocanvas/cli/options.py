@@ -31,6 +31,13 @@ def _default_text(setting: Setting) -> str:
     return " (" + "; ".join(f"{name}: {value}" for name, value in values.items()) + ")"
 
 
+def output_path(text: str) -> str:
+    """The -o value: refused when empty (it would mean the current folder)."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("the output path is empty")
+    return text
+
+
 def add_settings_options(parser: argparse.ArgumentParser, *, n_help: str | None = None) -> None:
     """Every public setting of the schema, ``None`` when not given (each method and pair then decides)."""
     table = settings_table()

@@ -90,7 +90,7 @@ def resolve_length(values: Mapping[str, Any], entry: PairEntry) -> dict[str, Any
     stride = values.get("window_stride")
     if windowed and stride is None:
         stride = max(1, native_width // 2)
-    if windowed and not 1 <= stride <= native_width:
+    if (windowed or stride is not None) and not 1 <= stride <= native_width:  # refused even where unused
         raise SpectrocanvasError(f"--window-stride must be between 1 and the window ({native_width}), not {stride}")
     strength = values.get("strength")
     if strength is not None and not init:
