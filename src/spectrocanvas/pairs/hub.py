@@ -23,6 +23,9 @@ from spectrocanvas.errors import SpectrocanvasError
 class ModelNotFoundError(SpectrocanvasError):
     """Weights are neither in a local folder nor in the cache, and cannot be fetched."""
 
+    cause: str | None = None
+    """What the hub raised when it was asked (its exception's name), if it was."""
+
 
 _TRUE = {"1", "true", "yes", "on"}
 
@@ -76,10 +79,11 @@ def resolve_model(
                                       local_files_only=is_offline))
     except Exception as error:  # huggingface_hub raises many kinds: offline, HTTP, missing repo
         reason = "offline mode is on" if is_offline else f"it could not be downloaded ({type(error).__name__})"
-        raise ModelNotFoundError(
+        missing = ModelNotFoundError(
             f"{what} '{source}' is not on this machine and {reason}; download it where there is a network "
-            f"({download_command(source)}) or pass {option} with a local copy"
-        ) from None
+            f"({download_command(source)}) or pass {option} with a local copy")
+        missing.cause = type(error).__name__
+        raise missing from None
     snapshot_revision = path.name if path.parent.name == "snapshots" else revision
     return ResolvedModel(source=source, path=path, revision=snapshot_revision)
 
@@ -132,7 +136,8 @@ def require_models(needs: Sequence[ModelNeed], *, offline: bool | None = None) -
         raise missing[0][1]
     hub = [need for need, _ in missing if _is_hub_id(need.source)]
     others = [str(error) for need, error in missing if not _is_hub_id(need.source)]
-    reason = "offline mode is on" if offline_mode(offline) else "they could not be downloaded"
+    causes = ", ".join(dict.fromkeys(error.cause for need, error in missing if error.cause))
+    reason = "offline mode is on" if offline_mode(offline) else f"they could not be downloaded ({causes})"
     parts = []
     if hub:
         names = ", ".join(f"{need.what} '{need.source}' ({download_command(need.source)})" for need in hub)
