@@ -16,6 +16,7 @@ import fcntl
 import json
 import os
 import shutil
+import signal
 import tempfile
 import time
 from collections.abc import Iterable, Iterator
@@ -47,6 +48,23 @@ def _as_umask_allows(path: Path, *, folder: bool) -> None:
     os.chmod(path, (0o777 if folder else 0o666) & ~_umask())
 
 
+_INTERRUPTS = {signal.SIGINT, signal.SIGTERM}
+
+
+def _hold_interrupts() -> set[int] | None:
+    """Hold Ctrl-C and SIGTERM back while a temporary entry is created and locked, so that they land
+    only once the code that removes it on the way out is running; returns the mask to put back."""
+    if not hasattr(signal, "pthread_sigmask"):
+        return None
+    return set(signal.pthread_sigmask(signal.SIG_BLOCK, _INTERRUPTS))
+
+
+def _release_interrupts(previous: set[int] | None) -> None:
+    """Let held interrupts through (a pending one is raised here, in the caller's cleanup scope)."""
+    if previous is not None:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
 @contextmanager
 def atomic_path(path: str | Path) -> Iterator[Path]:
     """Yield a temporary path beside ``path`` (same suffix); rename it to ``path`` when the block ends.
@@ -55,13 +73,16 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     while creating or renaming (a full disk, a read-only folder) ends in one line.
     """
     path = Path(path)
+    held = _hold_interrupts()
     try:
         handle, name = tempfile.mkstemp(prefix=f".{path.name}.partial-", suffix=path.suffix, dir=path.parent)
     except OSError as error:
+        _release_interrupts(held)
         raise write_failure(path, error) from None
     fcntl.flock(handle, fcntl.LOCK_EX)  # held while this process lives: a sweep leaves the file alone
     temporary = Path(name)
     try:
+        _release_interrupts(held)
         yield temporary
         _as_umask_allows(temporary, folder=False)
         os.replace(temporary, path)
@@ -255,13 +276,19 @@ def output_folder(target: str | Path, *, overwrite: bool = False, inputs: Iterab
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         sweep_stale(target.parent, target.name)
+    except OSError as error:
+        raise SpectrocanvasError(f"cannot create '{target}': {error.strerror or error}") from None
+    held = _hold_interrupts()  # until the block that removes the staging folder on the way out runs
+    try:
         staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.partial-", dir=target.parent))
     except OSError as error:
+        _release_interrupts(held)
         raise SpectrocanvasError(f"cannot create '{target}': {error.strerror or error}") from None
     lock = os.open(staging, os.O_RDONLY)
     fcntl.flock(lock, fcntl.LOCK_EX)  # held while this process lives: a sweep leaves the folder alone
     try:
         try:
+            _release_interrupts(held)
             _as_umask_allows(staging, folder=True)
             yield staging
             record_files(staging)
