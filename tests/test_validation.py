@@ -426,3 +426,22 @@ def test_an_empty_output_path_is_refused_not_read_as_the_current_folder(argv, in
 
 def test_a_window_stride_below_one_is_refused_even_where_unused(tmp_path, capsys):
     _refused(POCKET + ["-o", str(tmp_path / "out"), "--window-stride", "0"], capsys, tmp_path, "--window-stride")
+
+
+def test_require_models_names_only_the_missing_ones_once_each(tmp_path):
+    from spectrocanvas.pairs.hub import ModelNeed, ModelNotFoundError, require_models
+
+    present = tmp_path / "present"
+    present.mkdir()
+    needs = [ModelNeed(str(present), "image model", "--image-model"),
+             ModelNeed("nobody/audio-model", "audio model", "--audio-model", ("*.json",)),
+             ModelNeed("nobody/audio-model", "audio model", "--audio-model", ("vocoder/*",)),  # its vocoder
+             ModelNeed("nobody/clip", "CLIP model", "--clip-model"),
+             ModelNeed(str(tmp_path / "typo"), "CLAP model", "--clap-model")]
+    with pytest.raises(ModelNotFoundError) as error:
+        require_models(needs, offline=True)
+    message = str(error.value)
+    assert "\n" not in message and message.startswith("2 model(s) are not on this machine")
+    assert message.count("hf download nobody/audio-model") == 1 and "hf download nobody/clip" in message
+    assert "--clap-model" in message and "typo" in message and str(present) not in message
+    require_models(needs[:1], offline=True)  # a folder that exists is enough

@@ -141,9 +141,10 @@ def require_models(needs: Sequence[ModelNeed], *, offline: bool | None = None) -
     parts = []
     if hub:
         names = ", ".join(f"{need.what} '{need.source}' ({download_command(need.source)})" for need in hub)
+        online = " (or run this command there without offline mode: it fetches only the files it needs)"
         parts.append(f"{len(hub)} model(s) are not on this machine and {reason}: {names}; download them "
-                     "where there is a network with the commands given, or pass "
-                     + ", ".join(f"{need.option} DIR" for need in hub) + " with local copies")
+                     f"where there is a network with the commands given{online if offline_mode(offline) else ''}, "
+                     "or pass " + ", ".join(f"{need.option} DIR" for need in hub) + " with local copies")
     parts += others
     raise ModelNotFoundError("; ".join(parts))
 
