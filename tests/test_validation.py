@@ -167,9 +167,12 @@ def test_a_bad_prompt_pair_row_is_refused_with_its_line_number(suffix, rows, lin
     _refused(argv, capsys, tmp_path, f"pairs{suffix}:{line}: -n must be between 1 and 100000, not -3")
 
 
-def test_missing_weights_name_every_model_with_its_download_command_and_make_no_folder(tmp_path):
-    """The default pair with --score in a fresh, empty Hugging Face home, offline: one line listing SD 1.5,
-    Auffusion, CLIP and CLAP, each with `hf download`, and no output folder (not even one with run.json)."""
+@pytest.mark.parametrize("command", [["generate", "--image-prompt", "a castle", "--audio-prompt", "bells ringing",
+                                      "--score"], ["compare"]])
+def test_missing_weights_name_every_model_with_its_download_command_and_make_no_folder(command, tmp_path):
+    """The default pair with --score (compare always scores) in a fresh, empty Hugging Face home, offline:
+    one line listing SD 1.5, Auffusion, CLIP and CLAP, each with `hf download`, and no output folder (not
+    even one with run.json)."""
     from spectrocanvas.pairs.clip_clap import CLAP_PRESET, CLIP_PRESET
     from spectrocanvas.pairs.sd_models import SOURCE_ALIASES
 
@@ -180,8 +183,7 @@ def test_missing_weights_name_every_model_with_its_download_command_and_make_no_
                                                        os.environ.get("PYTHONPATH")]))}
     work = tmp_path / "work"
     work.mkdir()
-    result = subprocess.run([sys.executable, "-m", "spectrocanvas", "generate", "--image-prompt", "a castle",
-                             "--audio-prompt", "bells ringing", "-o", "castle", "--score", "--quiet"],
+    result = subprocess.run([sys.executable, "-m", "spectrocanvas", *command, "-o", "castle", "--quiet"],
                             cwd=work, env=env, capture_output=True, text=True, timeout=300)
     assert result.returncode == 2
     line = one_line_error(result.stderr)
@@ -381,6 +383,8 @@ def test_overwrite_refuses_foreign_files_the_input_and_the_current_folder(inputs
     (["generate", "--preset", "nope", "-o", "y"], "invalid choice: 'nope'"),
     (["sonify"], "the following arguments are required"),
     (["frobnicate"], "invalid choice: 'frobnicate'"),
+    (["sonify", "x.png", "-o", "y", "--seconds=--"], "argument --seconds: expected one value"),
+    (["imprint", "--image", "x.png", "--audio", "y.wav", "-o", "z", "--peak-db=--"], "--peak-db: expected one value"),
 ])
 def test_mistyped_options_are_one_line_too(argv, expected, tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)

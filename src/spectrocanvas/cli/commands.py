@@ -180,6 +180,14 @@ class _Parser(argparse.ArgumentParser):
     """argparse, with a mistyped option told in one line like every other error (not after 25 lines of
     usage); the command's --help is named for the rest. Its sub-commands' parsers are of this class too."""
 
+    def parse_known_args(self, args: Sequence[str] | None = None,
+                         namespace: argparse.Namespace | None = None) -> tuple[argparse.Namespace, list[str]]:
+        namespace, extras = super().parse_known_args(args, namespace)
+        for action in self._actions:  # "--seconds=--": argparse drops the "--" and passes on an empty list
+            if action.nargs is None and action.type is not None and getattr(namespace, action.dest, None) == []:
+                self.error(f"argument {'/'.join(action.option_strings)}: expected one value")
+        return namespace, extras
+
     def error(self, message: str) -> NoReturn:
         if message.endswith("expected one argument"):  # "--seconds -3" reads -3 as an option
             message += " (a value that starts with '-' is written --option=VALUE)"
