@@ -4,6 +4,7 @@ no hidden ``.OUT.partial-…``)."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -449,3 +450,34 @@ def test_require_models_names_only_the_missing_ones_once_each(tmp_path):
     assert message.count("hf download nobody/audio-model") == 1 and "hf download nobody/clip" in message
     assert "--clap-model" in message and "typo" in message and str(present) not in message
     require_models(needs[:1], offline=True)  # a folder that exists is enough
+
+
+def test_models_found_in_the_cache_pass_the_check_and_load_by_hub_id(tmp_path, capsys, monkeypatch):
+    """The check looks where loading looks: with SD 1.5 alone in the cache only Auffusion is named; with
+    both there, the default pair generates by hub id, offline."""
+    import tiny_models
+    from huggingface_hub import constants
+
+    from spectrocanvas.pairs.cache import clear_model_cache
+    from spectrocanvas.pairs.sd_models import SOURCE_ALIASES
+
+    cache = tmp_path / "hf-cache"
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(cache))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    tiny_models.put_in_hf_cache(cache, SOURCE_ALIASES["sd15"], tiny_models.save_tiny_sd)
+    capsys.readouterr()  # what saving the tiny models printed
+    out = tmp_path / "run"
+    argv = ["generate", "--image-prompt", "a castle", "--audio-prompt", "bells", "-o", str(out), "--steps", "3",
+            "--image-start", "1", "--no-video", "--quiet"]
+    assert main(argv) == 2
+    line = one_line_error(capsys.readouterr().err)
+    assert f"hf download {SOURCE_ALIASES['auffusion']}" in line and SOURCE_ALIASES["sd15"] not in line
+    assert not out.exists()
+    tiny_models.put_in_hf_cache(cache, SOURCE_ALIASES["auffusion"], tiny_models.save_tiny_auffusion)
+    try:
+        assert main(argv) == 0
+    finally:
+        clear_model_cache()  # the tiny models now answer to the real hub ids: forget them
+    meta = json.loads((out / "sample_000" / "meta.json").read_text())
+    assert meta["models"]["audio"]["source"] == SOURCE_ALIASES["auffusion"]
+    assert meta["models"]["image"]["path"].startswith(str(cache))
