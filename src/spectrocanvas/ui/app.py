@@ -255,7 +255,8 @@ def build_app(config: UiConfig):
                     audio_weight = gr.Number(None, label="Audio weight", info="blank: the pair's", minimum=0, maximum=1)
                 with gr.Row():
                     score = gr.Checkbox(True, label="Score the samples (pocket: its judges; SD: CLIP and CLAP)")
-                    order = gr.Dropdown(["seed"], value="seed", label="Order by", allow_custom_value=False)
+                    order = gr.Dropdown(["seed"], value="seed", label="Order by", allow_custom_value=True,
+                                        info="seed, or a score (best first) once samples are scored")
                 buttons = {name: gr.Button(f"Compose ({name})", variant="primary", visible=(name == DEFAULT_PAIR),
                                            elem_id=f"compose-{name}") for name in PAIR_NAMES}
                 status = gr.Markdown(elem_id="compose-status")
@@ -300,10 +301,11 @@ def build_app(config: UiConfig):
                 with gr.Tab(title, id=tool):
                     gr.Markdown(about)
                     with gr.Row():
-                        picture = gr.Image(label="picture", type="filepath", sources=["upload"],
-                                           elem_id=f"{tool}-picture") if tool != "analyze" else None
-                        recording = gr.Audio(label="recording", type="filepath", sources=["upload"],
-                                             elem_id=f"{tool}-recording") if tool != "sonify" else None
+                        # Files, not gr.Image/gr.Audio: those decode an upload before the limits are checked.
+                        picture = gr.File(label="picture", type="filepath", file_types=list(limits.picture_suffixes),
+                                          elem_id=f"{tool}-picture") if tool != "analyze" else None
+                        recording = gr.File(label="recording", type="filepath", file_types=list(limits.audio_suffixes),
+                                            elem_id=f"{tool}-recording") if tool != "sonify" else None
                     widgets = [_tool_widget(row) for row in options_for(tool)]
                     run_button = gr.Button(title, variant="primary", elem_id=f"{tool}-run")
                     with gr.Row():
