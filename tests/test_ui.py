@@ -186,7 +186,9 @@ def test_compose_refuses_bad_settings_in_one_line(tmp_path):
     for pair, values in [("pocket", {"image_prompt": "castle", "audio_prompt": "bell"}),
                          ("pocket", {"image_prompt": "star", "audio_prompt": "bell", "n": 99}),
                          ("nope", {"image_prompt": "star", "audio_prompt": "bell"}),
-                         ("pocket", {"image_prompt": "star", "audio_prompt": "bell", "output": "/tmp"})]:
+                         ("pocket", {"image_prompt": "star", "audio_prompt": "bell", "output": "/tmp"}),
+                         ("pocket", {"image_prompt": "star", "audio_prompt": "bell", "audio_weight": "loud"}),
+                         ("pocket", {"image_prompt": "star", "audio_prompt": "bell", "steps": "nan"})]:
         with pytest.raises(SpectrocanvasError):
             next(work.compose(store, pair=pair, values=values))
 
@@ -259,12 +261,15 @@ def test_the_page_refuses_traversal_through_every_path_parameter(page, tmp_path)
 
 def test_the_page_composes_with_the_pocket_pair(page):
     client, store = page
-    job = client.submit("circle", "rain", 2, 3, 5, None, None, None, True, "image_judge_score",
+    job = client.submit("circle", "rain", 2, 3, "5", "", "", "0.3", True, "image_judge_score",
                         api_name="/compose_pocket")
     final = job.result()
     outputs = job.outputs()
     assert any("denoising" in str(o[1]) for o in outputs)
     assert "2 sample(s)" in final[1] and len(final[2]) == 2
+    settings = __import__("json").loads(Path(store.root / final[1].split(" in ")[-1] / "sample_000" / "meta.json")
+                                        .read_text())["settings"]
+    assert settings["audio_weight"] == 0.3 and settings["steps"] == 5  # blanks took the pair's, not 0
     run = final[1].split(" in ")[-1]
     assert run.startswith("compose/") and run in [row[0] for row in client.predict(api_name="/history")["data"]]
     assert client.predict(run, api_name="/run_zip").endswith(".zip")

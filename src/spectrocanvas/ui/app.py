@@ -118,6 +118,8 @@ def _caption(sample: Path) -> str:
 def _tool_widget(row: ToolOption):
     import gradio as gr  # heavy: imported where the page is built
 
+    if row.optional:  # text: a browser sends 0 for an empty number box, and blank must mean "unset"
+        return gr.Textbox("", label=row.label, info=row.info, placeholder="blank: the default")
     if row.kind == "flag":
         return gr.Checkbox(value=row.default, label=row.label, info=row.info)
     if row.kind == "choice":
@@ -247,12 +249,13 @@ def build_app(config: UiConfig):
                     audio_prompt = gr.Dropdown(list(SOUND_CLASSES), value="bell", allow_custom_value=True,
                                                label="Audio prompt", info="pocket: one of its words; Auffusion: any text")
                 with gr.Row():
-                    n = gr.Number(4, label="Samples", precision=0, minimum=1, maximum=8)
+                    n = gr.Number(4, label="Samples", precision=0, minimum=1, maximum=8, elem_id="compose-n")
                     seed = gr.Number(0, label="Seed", precision=0, minimum=0)
-                    steps = gr.Number(None, label="Steps", info="blank: the pair's", precision=0)
-                    image_guidance = gr.Number(None, label="Image guidance", info="blank: the pair's")
-                    audio_guidance = gr.Number(None, label="Audio guidance", info="blank: the pair's")
-                    audio_weight = gr.Number(None, label="Audio weight", info="blank: the pair's", minimum=0, maximum=1)
+                    # Text, not gr.Number: a browser sends 0 for an empty number box, and blank must mean "the pair's".
+                    steps = gr.Textbox("", label="Steps", placeholder="the pair's", elem_id="compose-steps")
+                    image_guidance = gr.Textbox("", label="Image guidance", placeholder="the pair's")
+                    audio_guidance = gr.Textbox("", label="Audio guidance", placeholder="the pair's")
+                    audio_weight = gr.Textbox("", label="Audio weight", placeholder="the pair's (0 … 1)")
                 with gr.Row():
                     score = gr.Checkbox(True, label="Score the samples (pocket: its judges; SD: CLIP and CLAP)")
                     order = gr.Dropdown(["seed"], value="seed", label="Order by", allow_custom_value=True,
@@ -262,14 +265,14 @@ def build_app(config: UiConfig):
                 status = gr.Markdown(elem_id="compose-status")
                 preview = gr.Image(label="The canvas while it denoises (all samples)", type="numpy",
                                    interactive=False, elem_id="compose-preview", height=200)
-                gallery = gr.Gallery(label="Samples (click one)", columns=4, height="auto", object_fit="contain",
+                gallery = gr.Gallery(label="Samples (click one)", columns=4, height=240, object_fit="contain",
                                      elem_id="compose-gallery")
                 sample_names = gr.State([])
                 run_name = gr.State("")
                 with gr.Row():
-                    sample_image = gr.Image(label="image.png", type="filepath", interactive=False)
+                    sample_image = gr.Image(label="image.png", type="filepath", interactive=False, height=220)
                     sample_spec = gr.Image(label="spectrogram.png (what a viewer shows of audio.wav)",
-                                           type="filepath", interactive=False)
+                                           type="filepath", interactive=False, height=220)
                 with gr.Row():
                     sample_audio = gr.Audio(label="audio", type="filepath", interactive=False, elem_id="compose-audio")
                     sample_video = gr.Video(label="video.mp4", interactive=False)

@@ -124,10 +124,17 @@ def compose_settings(pair: str, values: Mapping[str, Any]):
         value = values.get(name)
         if isinstance(value, str):
             value = value.strip() or None
-        if value is not None and name in ("n", "seed", "steps"):
-            if float(value) != int(float(value)):
-                raise SpectrocanvasError(f"{name} must be a whole number, not {value}")
-            value = int(float(value))
+        if value is not None and name not in ("image_prompt", "audio_prompt"):
+            try:
+                value = float(value)
+            except (TypeError, ValueError):
+                raise SpectrocanvasError(f"{name.replace('_', ' ')}: {str(value)[:40]!r} is not a number") from None
+            if value != value or value in (float("inf"), float("-inf")):
+                raise SpectrocanvasError(f"{name.replace('_', ' ')} must be a finite number")
+            if name in ("n", "seed", "steps"):
+                if value != int(value):
+                    raise SpectrocanvasError(f"{name} must be a whole number, not {value:g}")
+                value = int(value)
         options[name] = value
     if options["n"] is not None and not 1 <= options["n"] <= MAX_SAMPLES:
         raise SpectrocanvasError(f"samples: 1 to {MAX_SAMPLES} on this page")
