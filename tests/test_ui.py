@@ -273,3 +273,26 @@ def test_the_page_composes_with_the_pocket_pair(page):
     run = final[1].split(" in ")[-1]
     assert run.startswith("compose/") and run in [row[0] for row in client.predict(api_name="/history")["data"]]
     assert client.predict(run, api_name="/run_zip").endswith(".zip")
+
+
+def test_the_starting_page_answers_then_frees_its_port():
+    import urllib.error
+    import urllib.request
+
+    from spectrocanvas.ui.starting import StartingPage, free_port
+
+    port = free_port("127.0.0.1", first=_free_port())
+    stand_in = StartingPage("127.0.0.1", port)
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/") as answer:
+            assert answer.status == 200 and b"starting" in answer.read()
+        with pytest.raises(urllib.error.HTTPError) as caught:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/config")
+        assert caught.value.code == 503
+        with pytest.raises(SpectrocanvasError, match="choose another --port"):
+            StartingPage("127.0.0.1", port)
+    finally:
+        stand_in.close()
+    with socket.socket() as again:
+        again.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        again.bind(("127.0.0.1", port))

@@ -32,38 +32,50 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    """`spectrocanvas ui` on a free port (its outputs in a temporary folder); yields its URL."""
+def _needs_a_browser() -> None:
     if CHROMIUM is None:
         pytest.skip("no Chromium found (install Debian's chromium package; CI does)")
     pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install -e '.[dev]')")
-    outputs = tmp_path_factory.mktemp("browser") / "outputs"
+
+
+def _start(folder: Path, *, wait_for: str) -> tuple[subprocess.Popen, str]:
+    """`spectrocanvas ui` as a user starts it, on a free port; returns once ``wait_for`` answers 200."""
     port = _free_port()
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src") + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    log = (folder / "server.log").open("wb")
     process = subprocess.Popen([sys.executable, "-m", "spectrocanvas", "ui", "--port", str(port), "--outputs",
-                                str(outputs), "--max-pixels", "4000000"], env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                                str(folder / "outputs"), "--max-pixels", "4000000"], env=env,
+                               stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}/"
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         try:
-            with urllib.request.urlopen(url, timeout=2) as answer:
+            with urllib.request.urlopen(url + wait_for, timeout=2) as answer:
                 if answer.status == 200:
-                    break
+                    return process, url
         except OSError:
             if process.poll() is not None:
-                pytest.fail(f"spectrocanvas ui ended: {process.stderr.read().decode()[-2000:]}")
-            time.sleep(0.2)
-    else:
-        process.kill()
-        pytest.fail("spectrocanvas ui did not answer within 120 s")
-    yield url
+                pytest.fail(f"spectrocanvas ui ended: {(folder / 'server.log').read_text()[-2000:]}")
+            time.sleep(0.05)
+    process.kill()
+    pytest.fail("spectrocanvas ui did not answer within 120 s")
+
+
+def _stop(process: subprocess.Popen) -> None:
     process.terminate()
     try:
         process.wait(timeout=20)
     except subprocess.TimeoutExpired:
         process.kill()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """A running page (Gradio answering); yields its URL."""
+    _needs_a_browser()
+    process, url = _start(tmp_path_factory.mktemp("browser"), wait_for="config")
+    yield url
+    _stop(process)
 
 
 @pytest.fixture(scope="module")
@@ -166,3 +178,16 @@ def test_a_second_visitor_waits_in_the_queue_and_sees_its_place(browser, server)
     finally:
         for context in contexts:
             context.close()
+
+
+def test_the_starting_page_turns_into_the_page(browser, tmp_path):
+    process, url = _start(tmp_path, wait_for="")  # the stand-in answers before Gradio has loaded
+    try:
+        context = browser.new_context()
+        visitor = context.new_page()
+        visitor.goto(url)
+        visitor.wait_for_selector("#compose-pocket", timeout=TIMEOUT_MS)
+        assert "spectrocanvas" in visitor.title()
+        context.close()
+    finally:
+        _stop(process)

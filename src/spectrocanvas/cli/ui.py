@@ -51,5 +51,5 @@ def run_ui(args: argparse.Namespace) -> int:
         raise SpectrocanvasError(f"--concurrency must be between 1 and 64, not {args.concurrency}")
     limits = UploadLimits(max_mb=args.max_upload_mb, max_pixels=args.max_pixels, max_seconds=args.max_seconds)
     config = UiConfig(outputs=Path(args.outputs), limits=limits, concurrency=args.concurrency, device=args.device)
-    launch(config, host=args.host, port=args.port, share=args.share, block=True)
+    launch(config, host=args.host, port=args.port, share=args.share, block=True, starting_page=True)
     return 0

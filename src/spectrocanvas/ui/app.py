@@ -18,6 +18,7 @@ from typing import Any
 from spectrocanvas.errors import SpectrocanvasError
 from spectrocanvas.pairs.pocket.vocab import IMAGE_CLASSES, SOUND_CLASSES
 from spectrocanvas.ui.runs import RunStore, read_meta
+from spectrocanvas.ui.starting import StartingPage, free_port
 from spectrocanvas.ui.tool_options import ToolOption, options_for
 from spectrocanvas.ui.uploads import UploadLimits
 
@@ -368,9 +369,20 @@ def warm_in_background() -> threading.Thread:
 
 
 def launch(config: UiConfig, *, host: str = "127.0.0.1", port: int | None = None, share: bool = False,
-           block: bool = True):
-    """Build and launch the page; returns the Blocks (``block=False``: the server runs in a thread)."""
-    demo = build_app(config)
+           block: bool = True, starting_page: bool = False):
+    """Build and launch the page; returns the Blocks (``block=False``: the server runs in a thread).
+
+    ``starting_page``: answer on the port at once with :mod:`~spectrocanvas.ui.starting` while Gradio
+    imports and the page is built, then hand the port over."""
+    stand_in = None
+    if starting_page:
+        port = port if port is not None else free_port(host)
+        stand_in = StartingPage(host, port)
+    try:
+        demo = build_app(config)
+    finally:
+        if stand_in is not None:
+            stand_in.close()
     demo.launch(server_name=host, server_port=port, share=share, allowed_paths=[str(RunStore(config.outputs).root)],
                 max_file_size=f"{config.limits.max_mb:g}mb", prevent_thread_lock=True, show_error=True,
                 ssr_mode=False, quiet=False)
