@@ -26,6 +26,11 @@ PAIR_NAMES: tuple[str, ...] = ("pocket", "sd15-auffusion")
 """The registry's pairs, named here so the page is built before torch loads (a test checks they match)."""
 DEFAULT_PAIR = "pocket"
 SOUND_FILES = ("audio.wav", "audio.flac")
+CSS = """
+#compose-image img, #compose-spectrogram img { width: 100%; height: 100%; object-fit: contain;
+  image-rendering: pixelated; }
+"""
+"""Small canvases (the pocket pair's 128 × 32) drawn large, pixels kept sharp."""
 
 
 @dataclass(frozen=True)
@@ -271,9 +276,11 @@ def build_app(config: UiConfig):
                 sample_names = gr.State([])
                 run_name = gr.State("")
                 with gr.Row():
-                    sample_image = gr.Image(label="image.png", type="filepath", interactive=False, height=220)
+                    sample_image = gr.Image(label="image.png", type="filepath", interactive=False, height=220,
+                                            elem_id="compose-image")
                     sample_spec = gr.Image(label="spectrogram.png (what a viewer shows of audio.wav)",
-                                           type="filepath", interactive=False, height=220)
+                                           type="filepath", interactive=False, height=220,
+                                           elem_id="compose-spectrogram")
                 with gr.Row():
                     sample_audio = gr.Audio(label="audio", type="filepath", interactive=False, elem_id="compose-audio")
                     sample_video = gr.Video(label="video.mp4", interactive=False)
@@ -310,7 +317,11 @@ def build_app(config: UiConfig):
                                           elem_id=f"{tool}-picture") if tool != "analyze" else None
                         recording = gr.File(label="recording", type="filepath", file_types=list(limits.audio_suffixes),
                                             elem_id=f"{tool}-recording") if tool != "sonify" else None
-                    widgets = [_tool_widget(row) for row in options_for(tool)]
+                    rows = options_for(tool)
+                    widgets = []
+                    for start in range(0, len(rows), 4):
+                        with gr.Row():
+                            widgets += [_tool_widget(row) for row in rows[start:start + 4]]
                     run_button = gr.Button(title, variant="primary", elem_id=f"{tool}-run")
                     with gr.Row():
                         original = gr.Image(label="original.png (the recording's canvas)", type="filepath",
@@ -385,7 +396,7 @@ def launch(config: UiConfig, *, host: str = "127.0.0.1", port: int | None = None
             stand_in.close()
     demo.launch(server_name=host, server_port=port, share=share, allowed_paths=[str(RunStore(config.outputs).root)],
                 max_file_size=f"{config.limits.max_mb:g}mb", prevent_thread_lock=True, show_error=True,
-                ssr_mode=False, quiet=False)
+                ssr_mode=False, quiet=False, css=CSS)
     if config.warm:
         warm_in_background()
     if block:
