@@ -296,3 +296,14 @@ def test_the_starting_page_answers_then_frees_its_port():
     with socket.socket() as again:
         again.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         again.bind(("127.0.0.1", port))
+
+
+def test_a_pair_without_weights_says_how_to_get_them(tmp_path, monkeypatch):
+    entry = PAIRS["sd15-auffusion"]
+    if entry.available():
+        pytest.skip("the SD 1.5 + Auffusion weights are on this machine")
+    note = work.pair_note("sd15-auffusion")
+    assert "huggingface-cli download" in note and "pocket" in note
+    with pytest.raises(SpectrocanvasError, match="huggingface-cli download"):
+        next(work.compose(RunStore(tmp_path), pair="sd15-auffusion",
+                          values={"image_prompt": "a castle", "audio_prompt": "bells", "n": 1}))

@@ -26,6 +26,7 @@ from spectrocanvas.generate.sampling import watching_latents
 from spectrocanvas.measure.evaluate import load_scorer, score_samples
 from spectrocanvas.pairs.interface import ModelPair, Runtime
 from spectrocanvas.pairs.registry import PAIRS, get_pair
+from spectrocanvas.pairs.sd_models import expand_alias
 from spectrocanvas.tools.analyze import analyze
 from spectrocanvas.tools.imprint import imprint
 from spectrocanvas.tools.sonify import sonify
@@ -81,9 +82,16 @@ def pair_note(name: str) -> str:
     entry = get_pair(name)
     if entry.available():
         return f"**{entry.name}**: {entry.description}"
-    return (f"**{entry.name}**: its weights were not found on this machine. Download them once with network "
-            f"access (`huggingface-cli download` of each model it names: `spectrocanvas generate --help`), "
-            f"or point HF_HOME at a copy; the pocket pair works offline.")
+    return f"**{entry.name}**: {missing_weights(name)}"
+
+
+def missing_weights(name: str) -> str:
+    """How to get a pair's weights, naming its models."""
+    entry = get_pair(name)
+    downloads = "; ".join(f"`huggingface-cli download {expand_alias(slot.default_source)}`" for slot in entry.models)
+    return (f"the {entry.name} weights are not on this machine. Where there is a network, run {downloads} "
+            "(into the Hugging Face cache, or point HF_HOME at a copy), then start the page again; "
+            "the pocket pair works offline meanwhile")
 
 
 COMPOSE_SETTINGS = ("image_prompt", "audio_prompt", "n", "seed", "steps", "image_guidance", "audio_guidance",
@@ -152,7 +160,9 @@ def compose(store: RunStore, *, pair: str, values: Mapping[str, Any], score: boo
     """
     settings = compose_settings(pair, values)
     entry = get_pair(pair)
-    runtime = Runtime(pair=pair, device=device, progress=False, offline=True if not entry.available() else None)
+    if not entry.available():
+        raise SpectrocanvasError(missing_weights(pair))
+    runtime = Runtime(pair=pair, device=device, progress=False)
     folder = store.new_run("compose", f"{settings.prompts().get('image', '')}-{settings.prompts().get('audio', '')}")
     updates: queue.Queue = queue.Queue()
     last = [0.0]
