@@ -307,3 +307,29 @@ def test_a_pair_without_weights_says_how_to_get_them(tmp_path, monkeypatch):
     with pytest.raises(SpectrocanvasError, match="huggingface-cli download"):
         next(work.compose(RunStore(tmp_path), pair="sd15-auffusion",
                           values={"image_prompt": "a castle", "audio_prompt": "bells", "n": 1}))
+
+
+def test_the_file_route_serves_nothing_outside_the_outputs(page, tmp_path):
+    import urllib.error
+    import urllib.parse
+    import urllib.request
+
+    client, store = page
+    secret = tmp_path / "secret.txt"
+    secret.write_text("not for visitors")
+    base = client.src.rstrip("/")
+    served = store.root / "sonify" / "20260101-000000-served-abcd"
+    served.mkdir(parents=True, exist_ok=True)
+    (served / "meta.json").write_text('{"served": true}')
+    with urllib.request.urlopen(f"{base}/gradio_api/file={urllib.parse.quote(str(served / 'meta.json'))}") as answer:
+        assert b'"served": true' in answer.read()  # the route does serve the outputs
+    for target in [str(secret), "/etc/passwd", f"{store.root}/../{secret.name}",
+                   f"{store.root}/%2e%2e/{secret.name}", str(Path(__file__).resolve())]:
+        url = f"{base}/gradio_api/file={urllib.parse.quote(target, safe='/%')}"
+        try:
+            with urllib.request.urlopen(url) as answer:
+                body = answer.read()
+        except urllib.error.HTTPError as error:
+            assert error.code in (403, 404), (target, error.code)
+            continue
+        assert b"not for visitors" not in body and b"root:" not in body, target

@@ -192,6 +192,8 @@ def build_app(config: UiConfig):
                     yield (update.preview if update.preview is not None else gr.skip(), update.status, *blank)
                     continue
                 samples = ranked(update.samples, order)
+                if not samples:
+                    raise SpectrocanvasError("the run finished without a sample")
                 names = [store.name_of(s) for s in samples]
                 keys = score_keys(read_meta(samples[0])) if samples else []
                 yield (gr.skip(), update.status, gallery_of(samples), names, store.name_of(update.run),
