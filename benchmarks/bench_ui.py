@@ -156,7 +156,7 @@ def main() -> None:
         stop(process)
     process, url, _, _ = start_page(work / "page")
     try:
-        client = Client(url, verbose=False)
+        client = Client(url, verbose=False, download_files=False)  # as a browser: files are fetched when shown
         page_compose(client)  # the first press after start also waits for the warm-up; not counted
         page_times, cli_times, library_times = [], [], []
         for i in range(args.repeats):

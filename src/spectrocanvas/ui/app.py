@@ -173,11 +173,12 @@ def build_app(config: UiConfig):
     def gallery_of(samples: list[Path]) -> list[tuple[str, str]]:
         return [(str(s / "image.png"), _caption(s)) for s in samples if (s / "image.png").is_file()]
 
-    def sample_view(sample: Path) -> tuple:
+    def sample_view(sample: Path, *, with_zip: bool = True) -> tuple:
         meta = read_meta(sample)
         scores = {k: meta[k] for k in score_keys(meta)}
-        return (_file(sample, "image.png"), _file(sample, "spectrogram.png"), _sound_of(sample),
-                _file(sample, "video.mp4"), scores or {"scores": "not scored"}, str(store.zip_of(sample)))
+        view = (_file(sample, "image.png"), _file(sample, "spectrogram.png"), _sound_of(sample),
+                _file(sample, "video.mp4"), scores or {"scores": "not scored"})
+        return (*view, str(store.zip_of(sample))) if with_zip else view
 
     def make_compose(pair: str) -> Callable:
         @guarded
@@ -198,7 +199,7 @@ def build_app(config: UiConfig):
                 keys = score_keys(read_meta(samples[0])) if samples else []
                 yield (gr.skip(), update.status, gallery_of(samples), names, store.name_of(update.run),
                        gr.update(choices=["seed", *keys], value=order if order in keys else "seed"),
-                       *sample_view(samples[0])[:-1])  # type: ignore[misc]
+                       *sample_view(samples[0], with_zip=False))
         return do_compose
 
     @guarded

@@ -34,8 +34,9 @@ from spectrocanvas.ui.runs import RunStore
 from spectrocanvas.ui.tool_options import tool_arguments
 from spectrocanvas.ui.uploads import UploadLimits, check_picture, check_recording
 
-PREVIEW_EVERY_S = 0.2
-"""Previews after the first are decoded at most this often (the VAE of a real pair is not free)."""
+PREVIEW_EVERY_S = 0.5
+"""Previews after the first are decoded at most this often (the VAE of a real pair is not free); and
+when the page is slower to send them than they come, only the newest is sent."""
 PREVIEW_ROWS = 256
 """Previews are scaled (nearest) to at least this height, so the pocket pair's 32 rows are visible."""
 
@@ -193,6 +194,8 @@ def compose(store: RunStore, *, pair: str, values: Mapping[str, Any], score: boo
     yield ComposeUpdate(status=f"loading the {pair} pair…")
     while True:
         update = updates.get()
+        while isinstance(update, ComposeUpdate) and not updates.empty():
+            update = updates.get()  # the page shows the newest preview: stale ones are skipped, not queued up
         if update is None:
             break
         if isinstance(update, BaseException):
