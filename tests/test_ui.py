@@ -333,3 +333,20 @@ def test_the_file_route_serves_nothing_outside_the_outputs(page, tmp_path):
             assert error.code in (403, 404), (target, error.code)
             continue
         assert b"not for visitors" not in body and b"root:" not in body, target
+
+
+def test_watching_latents_sees_every_step_of_a_run_and_only_inside_its_block(tmp_path):
+    from spectrocanvas.generate.resolve import resolve_settings
+    from spectrocanvas.generate.runs import generate
+    from spectrocanvas.generate.sampling import watching_latents
+    from spectrocanvas.pairs.interface import Runtime
+
+    seen = []
+    settings = resolve_settings({"image_prompt": "moon", "audio_prompt": "chirps", "n": 2, "steps": 3},
+                                pair="pocket", method="denoise")
+    runtime = Runtime(pair="pocket", video=False)
+    with watching_latents(lambda pair, step, total, latents: seen.append((step, total, tuple(latents.shape)))):
+        generate(settings=settings, output=tmp_path / "watched", runtime=runtime)
+    assert [(s, t) for s, t, _ in seen] == [(0, 3), (1, 3), (2, 3)] and seen[0][2][0] == 2
+    generate(settings=settings, output=tmp_path / "unwatched", runtime=runtime)
+    assert len(seen) == 3

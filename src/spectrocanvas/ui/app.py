@@ -347,7 +347,7 @@ def build_app(config: UiConfig):
                     tool_tabs[tool] = run_button
 
             with gr.Tab("History", id="history"):
-                gr.Markdown(f"Past runs in the outputs directory (newest first). Click a row, then Open.")
+                gr.Markdown("Past runs in the outputs directory (newest first). Click a row, then Open.")
                 refresh = gr.Button("Refresh")
                 table = gr.Dataframe(headers=["run", "kind", "when", "files"], interactive=False,
                                      elem_id="history-table")
