@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test test-slow bench clean
+.PHONY: install demo test test-slow test-browser bench bench-ui clean
 
 install: $(STAMP)
 
@@ -21,15 +21,22 @@ demo: install
 	$(VENV)/bin/spectrocanvas demo -o demo-output --overwrite
 
 # The quick suite (what a user runs; under 3 minutes on 2 cores). The slow tests (the shipped pocket
-# weights' quality floors, the whole demo) run with test-slow; CI runs both.
+# weights' quality floors, the whole demo) run with test-slow; the web page in headless Chromium with
+# test-browser (skipped, with the reason, where no Chromium is installed); CI runs all three.
 test: install
-	$(PY) -m pytest -q -m "not slow"
+	$(PY) -m pytest -q -m "not slow and not browser"
 
 test-slow: install
-	$(PY) -m pytest -q -m slow
+	$(PY) -m pytest -q -m "slow and not browser"
+
+test-browser: install
+	$(PY) -m pytest -q -rs -m browser
 
 bench: install
 	$(PY) benchmarks/bench_griffinlim.py
+
+bench-ui: install
+	$(PY) benchmarks/bench_ui.py
 
 clean:
 	rm -rf $(VENV) demo-output .pytest_cache

@@ -7,6 +7,7 @@ played through a vocoder it is a sound.
 The package is layered; each layer imports only the ones below it (checked by the tests):
 
     cli        the command line
+    ui         the web page (spectrocanvas ui): Gradio, thin over tools, generate and measure
     tools      sonify, imprint, analyze, demo
     measure    scores, tables, evaluate, compare, re-ranking, in-memory studies
     generate   settings and their schema, methods, run folders, prompt-pair files

@@ -19,6 +19,7 @@ from spectrocanvas.cli.measure import (
     sample_hook,
     scorer_request,
 )
+from spectrocanvas.cli.ui import UI_DESCRIPTION, UI_HELP, add_ui_arguments, run_ui
 from spectrocanvas.cli.options import (
     add_audio_options,
     add_pair_options,
@@ -45,6 +46,7 @@ EXAMPLES = """examples:
   spectrocanvas imprint --image logo.png --audio song.flac -o carved
   spectrocanvas analyze recording.wav -o recording.png   any sound → its canvas picture
   spectrocanvas demo                                     everything above, offline, on drawn assets
+  spectrocanvas ui --outputs runs                        the same on a web page (127.0.0.1:7860)
   spectrocanvas generate --image-prompt "a castle with bell towers, grayscale" \
       --audio-prompt "bell ringing" -n 8 -o castle      SD 1.5 + Auffusion denoise one canvas together
   spectrocanvas generate --preset pocket --image-prompt triangle --audio-prompt bell -n 4 -o pocket
@@ -254,6 +256,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     _add_generate_parser(commands)
     add_measure_parsers(commands)
+    ui = commands.add_parser("ui", help=UI_HELP, description=UI_DESCRIPTION)
+    add_ui_arguments(ui)
+    ui.set_defaults(handler=run_ui)
     return parser
 
 

@@ -36,6 +36,9 @@ AUDIO_FORMATS = {
 """--audio-format → (container, sample format, file extension)."""
 OUTPUT_RATES = (8000, 16000, 22050, 24000, 32000, 44100, 48000, 88200, 96000)
 DITHER_SEED = 0
+MAX_DECODED_SAMPLES = 1 << 28
+"""Frames × channels a recording may decode to (1 GiB of float32; 46 minutes of 48 kHz stereo)."""
+DECODE_BLOCK = 1 << 20
 """16-bit files are dithered with the same noise every time, so a sound written twice is the same file."""
 
 
@@ -80,6 +83,25 @@ def _decoder_notes_hidden() -> Iterator[None]:
         os.close(quiet)
 
 
+def _decode(path: Path) -> tuple[np.ndarray, int]:
+    """All frames (frames, channels) float32 and the rate. A header that claims more than
+    :data:`MAX_DECODED_SAMPLES` (a corrupt MP3's frame count can claim billions) is not trusted:
+    the data is read in blocks, and only data that really goes past the limit is refused."""
+    with soundfile.SoundFile(str(path)) as sound:
+        if sound.frames * sound.channels <= MAX_DECODED_SAMPLES:
+            return sound.read(dtype="float32", always_2d=True), sound.samplerate
+        blocks, total = [], 0
+        while block := len(chunk := sound.read(DECODE_BLOCK, dtype="float32", always_2d=True)):
+            blocks.append(chunk)
+            total += block * sound.channels
+            if total > MAX_DECODED_SAMPLES:
+                raise AudioError(f"audio file '{path}' decodes to more than {MAX_DECODED_SAMPLES:,} samples; "
+                                 "cut it shorter first")
+        if not blocks:
+            return np.zeros((0, sound.channels), dtype=np.float32), sound.samplerate
+        return np.concatenate(blocks), sound.samplerate
+
+
 def read_audio(path: str | Path, *, sample_rate: int | None) -> tuple[torch.Tensor, AudioSource]:
     """Read an audio file as mono float32 at ``sample_rate`` (None: the file's own rate): (samples,)
     and its description (which holds the file's rate)."""
@@ -87,7 +109,7 @@ def read_audio(path: str | Path, *, sample_rate: int | None) -> tuple[torch.Tens
     require_file(path, "audio file", AudioError)
     try:
         with _decoder_notes_hidden():
-            data, rate = soundfile.read(str(path), dtype="float32", always_2d=True)
+            data, rate = _decode(path)
             info = soundfile.info(str(path))
     except (soundfile.LibsndfileError, RuntimeError, TypeError, ValueError) as error:
         detail = str(error)

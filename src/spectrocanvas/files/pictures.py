@@ -53,7 +53,7 @@ def open_picture(path: str | Path) -> Image.Image:
         except UnidentifiedImageError:
             raise PictureError(f"'{path}' is not a picture this tool can read "
                                "(PNG, JPEG, WebP, TIFF, BMP, GIF, … are)") from None
-        except (OSError, SyntaxError, ValueError, EOFError) as error:
+        except (OSError, SyntaxError, ValueError, EOFError, TypeError) as error:  # TypeError: PIL on bad TIFF tags
             raise PictureError(f"picture '{path}' is corrupt or truncated ({error})") from None
     if width == 0 or height == 0:
         raise PictureError(f"picture '{path}' has no pixels")

@@ -7,7 +7,9 @@ A batch holds samples that share everything but their prompts and seeds
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 import torch
 
@@ -19,6 +21,21 @@ from spectrocanvas.generate.settings import GenerateSettings
 from spectrocanvas.pairs.interface import ModelPair
 
 OnStep = Callable[[], None]
+LatentWatcher = Callable[[ModelPair, int, int, torch.Tensor], None]
+"""``watcher(pair, step_index, total_steps, latents)`` after each joint-denoising step (a live preview)."""
+_WATCHER: ContextVar[LatentWatcher | None] = ContextVar("spectrocanvas_latent_watcher", default=None)
+
+
+@contextmanager
+def watching_latents(watcher: LatentWatcher) -> Iterator[None]:
+    """Within this block (in this thread or task), every joint denoising calls ``watcher`` after each
+    step with the batch's latents: how the web page previews a canvas while it denoises, without a
+    preview argument threaded through every run function."""
+    token = _WATCHER.set(watcher)
+    try:
+        yield
+    finally:
+        _WATCHER.reset(token)
 
 
 def check_batch(settings: Sequence[GenerateSettings], seeds: Sequence[int]) -> GenerateSettings:
@@ -80,7 +97,15 @@ def denoise_latents(settings: Sequence[GenerateSettings], seeds: Sequence[int], 
     noise = start_latents(pair, first, seeds)
     start = first.first_step
     init = init_latents(pair, first) if start else None
-    callback = (lambda *_: on_step()) if on_step is not None else None
+    watcher = _WATCHER.get()
+
+    def callback(step: int, total: int, _t: torch.Tensor, latents: torch.Tensor) -> None:
+        if on_step is not None:
+            on_step()
+        if watcher is not None:
+            watcher(pair, step, total, latents)
+
     with torch.no_grad():
         return compose_sample(noise, pair.scheduler(first.scheduler), members, num_steps=first.steps,
-                              callback=callback, init=init, first_step=start)
+                              callback=callback if on_step is not None or watcher is not None else None,
+                              init=init, first_step=start)
