@@ -79,9 +79,10 @@ def _decoder_notes_hidden() -> Iterator[None]:
         os.close(quiet)
 
 
-def read_audio(path: str | Path, *, sample_rate: int | None) -> tuple[torch.Tensor, AudioSource]:
+def read_audio(path: str | Path, *, sample_rate: int | None,
+               keep_channels: bool = False) -> tuple[torch.Tensor, AudioSource]:
     """Read an audio file as mono float32 at ``sample_rate`` (None: the file's own rate): (samples,)
-    and its description (which holds the file's rate)."""
+    and its description (which holds the file's rate). ``keep_channels``: (channels, samples) instead."""
     path = Path(path)
     require_file(path, "audio file", AudioError)
     try:
@@ -99,6 +100,10 @@ def read_audio(path: str | Path, *, sample_rate: int | None) -> tuple[torch.Tens
         raise AudioError(f"audio file '{path}' holds NaN or infinite samples")
     source = AudioSource(path=str(path), sample_rate=int(rate), channels=int(data.shape[1]),
                          frames=int(data.shape[0]), format=info.format, subtype=info.subtype)
+    if keep_channels:
+        if sample_rate is not None and rate != sample_rate:
+            data = soxr.resample(data, rate, sample_rate, quality="VHQ").astype(np.float32)
+        return torch.from_numpy(np.ascontiguousarray(data.T)), source
     mono = data.mean(axis=1)
     if sample_rate is not None and rate != sample_rate:
         mono = soxr.resample(mono, rate, sample_rate, quality="VHQ").astype(np.float32)
@@ -209,11 +214,13 @@ def write_sound(folder: str | Path, waveform: torch.Tensor, *, sample_rate: int,
             "rms_dbfs": gain_to_db(rms(sound)), "gain": gain, "gain_db": gain_to_db(gain), "level": level}
 
 
-def read_canvas_level(folder: str | Path, record: dict[str, Any], *, sample_rate: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """The sound a sample folder's audio file holds, as written (mono (samples,) at ``sample_rate``) and
-    at the canvas's level (divided by the gain its meta.json ``record`` states; 1 for files made
-    before levels were recorded)."""
-    heard, _ = read_audio(Path(folder) / record.get("file", "audio.wav"), sample_rate=sample_rate)
+def read_canvas_level(folder: str | Path, record: dict[str, Any], *, sample_rate: int,
+                      keep_channels: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+    """The sound a sample folder's audio file holds, as written (mono (samples,) at ``sample_rate``;
+    ``keep_channels``: (channels, samples)) and at the canvas's level (divided by the gain its
+    meta.json ``record`` states; 1 for files made before levels were recorded)."""
+    heard, _ = read_audio(Path(folder) / record.get("file", "audio.wav"), sample_rate=sample_rate,
+                          keep_channels=keep_channels)
     return heard, heard / float(record.get("gain", 1.0))
 
 

@@ -1,0 +1,246 @@
+"""Picture → sound in any view (mel canvas, linear, log): Griffin-Lim or additive synthesis, in blocks.
+
+- **Griffin-Lim**: the rows are inverted to an STFT magnitude (pseudo-inverse and NNLS updates,
+  as the mel inversion), then fast Griffin-Lim finds a phase.
+- **Additive** (the spectrographic/Coagula method, calibrated): one sinusoid per row at the row's
+  centre frequency, random phase from the seed, whose envelope is the row, scaled so that the
+  view reads a lone sinusoid back at the row's level. A row narrower than an FFT bin stays
+  exactly at its own frequency.
+- **Blocks**: long pictures are made in blocks of columns with context on both sides, cross-faded
+  over a few columns, so peak memory follows the block, not the length.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from typing import Callable
+
+import torch
+import torch.nn.functional as F
+
+from spectrocanvas.canvas.analysis import canvas_to_mel, mel_to_linear
+from spectrocanvas.canvas.analysis import filterbank as mel_filterbank_of
+from spectrocanvas.canvas.griffinlim import _Frames, _project, griffin_lim
+from spectrocanvas.canvas.mel import hz_to_mel, mel_to_hz
+from spectrocanvas.canvas.spec import CanvasSpec
+from spectrocanvas.canvas.view_analysis import AnySpec, stft_of
+from spectrocanvas.canvas.views import ViewSpec, filterbank, picture_to_rows, rows_to_linear
+
+METHODS: tuple[str, ...] = ("griffinlim", "additive", "rows")
+"""griffinlim: rows → spectrum (NNLS) → fast Griffin-Lim; additive: one sinusoid per row; rows: Griffin-Lim
+whose magnitude step matches the view's rows, started from additive synthesis."""
+DEFAULT_METHOD = {"mel": "griffinlim", "linear": "rows", "log": "rows"}
+"""Chosen on measurements (BENCHMARKS.md, "Viewer scales"); mel keeps the vocoder it always had."""
+
+
+def _bank(spec: AnySpec) -> torch.Tensor:
+    return mel_filterbank_of(spec) if isinstance(spec, CanvasSpec) else filterbank(spec)
+
+
+def row_centres(spec: AnySpec) -> torch.Tensor:
+    """Centre frequency of every row, low rows first, float64 (height,)."""
+    if isinstance(spec, ViewSpec):
+        return spec.centres()
+    low, high = hz_to_mel(torch.tensor([spec.f_min, spec.f_max], dtype=torch.float64))
+    return mel_to_hz(torch.linspace(float(low), float(high), spec.n_mels + 2, dtype=torch.float64))[1:-1]
+
+
+def picture_rows(picture: torch.Tensor, spec: AnySpec) -> torch.Tensor:
+    """Picture (..., height, frames) → row magnitudes (..., height, frames), low rows first."""
+    return canvas_to_mel(picture, spec) if isinstance(spec, CanvasSpec) else picture_to_rows(picture, spec)
+
+
+@functools.lru_cache(maxsize=16)
+def _row_response(spec: AnySpec) -> torch.Tensor:
+    """What each row reads for a sinusoid of amplitude 1 at its centre (height,), float64."""
+    stft = stft_of(spec)
+    window = torch.zeros(stft.n_fft, dtype=torch.float64)
+    start = (stft.n_fft - stft.win_length) // 2
+    window[start: start + stft.win_length] = torch.hann_window(stft.win_length, periodic=True, dtype=torch.float64)
+    time = torch.arange(stft.n_fft, dtype=torch.float64) / stft.sample_rate
+    tones = torch.cos(2 * math.pi * row_centres(spec)[:, None] * time[None, :]) * window
+    magnitude = torch.fft.rfft(tones, dim=-1).abs()
+    return (_bank(spec).double() * magnitude).sum(-1).clamp(min=1e-12)
+
+
+def additive(picture: torch.Tensor, spec: AnySpec, *, seed: int = 0, block_samples: int = 32768,
+             first_sample: int = 0) -> torch.Tensor:
+    """One sinusoid per row with the row as envelope: picture (B, height, frames) → (B, frames · hop).
+
+    Column j's value is the envelope at the middle of its frame (sample j·hop + hop/2) and is
+    interpolated linearly between columns; phases are random from ``seed`` (CPU generator).
+    ``first_sample``: where the picture starts in a longer sound (the oscillators' phase runs on
+    from sample 0, so blocks of one sound made apart join without a jump).
+    """
+    stft = stft_of(spec)
+    hop, rate = stft.hop_length, stft.sample_rate
+    amplitude = (picture_rows(picture.double(), spec) / _row_response(spec)[:, None]).to(picture.dtype)
+    batch, height, frames = amplitude.shape
+    generator = torch.Generator().manual_seed(seed)
+    phase0 = torch.rand(height, generator=generator, dtype=torch.float64)
+    cycles = row_centres(spec) / rate  # cycles per sample, float64
+    length = frames * hop
+    block_samples = min(block_samples, length)
+    # cos(θ_block + ω k) = cos θ_block · cos ω k − sin θ_block · sin ω k: one table per row for every block
+    steps = torch.remainder(cycles[:, None] * torch.arange(block_samples, dtype=torch.float64)[None, :], 1.0)
+    table_cos = torch.cos((2 * math.pi) * steps).to(picture.dtype)
+    table_sin = torch.sin((2 * math.pi) * steps).to(picture.dtype)
+    out = torch.empty(batch, length, dtype=picture.dtype)
+    for start in range(0, length, block_samples):
+        end = min(start + block_samples, length)
+        size = end - start
+        turns = torch.remainder(cycles * (start + first_sample) + phase0, 1.0) * (2 * math.pi)
+        waves = (torch.cos(turns).to(picture.dtype)[:, None] * table_cos[:, :size]
+                 - torch.sin(turns).to(picture.dtype)[:, None] * table_sin[:, :size])  # (height, samples)
+        out[:, start:end] = _envelope_product(amplitude, waves, start, hop)
+    return out
+
+
+def _envelope_product(amplitude: torch.Tensor, waves: torch.Tensor, start: int, hop: int) -> torch.Tensor:
+    """Σ_rows envelope · wave over samples [start, start + size): amplitude (B, height, frames) at column
+    middles, interpolated linearly; waves (height, size) → (B, size)."""
+    frames, size = amplitude.shape[-1], waves.shape[-1]
+    first = max(0, (start - hop // 2) // hop)
+    last = min(frames - 1, (start + size - hop // 2) // hop + 1)
+    out = amplitude.new_zeros(amplitude.shape[0], size)
+    # between columns j and j + 1 the envelope is a(j) + (a(j+1) − a(j)) · (n − m_j) / hop
+    position = (torch.arange(start, start + size, dtype=torch.float64) - hop / 2) / hop
+    position = position.clamp(0, frames - 1)
+    left = position.floor().long().clamp(max=frames - 1)
+    frac = (position - left).to(amplitude.dtype)
+    for column in range(first, last + 1):
+        mask = left == column
+        if not bool(mask.any()):
+            continue
+        lo = int(mask.nonzero()[0])
+        hi = int(mask.nonzero()[-1]) + 1
+        a = amplitude[..., column]
+        b = amplitude[..., min(column + 1, frames - 1)]
+        wave = waves[:, lo:hi]
+        out[:, lo:hi] = a @ wave + ((b - a) @ wave) * frac[lo:hi]
+    return out
+
+
+def griffin_lim_picture(picture: torch.Tensor, spec: AnySpec, *, iterations: int = 32, momentum: float = 0.99,
+                        seed: int = 0, callback: Callable[[int], None] | None = None,
+                        initial: torch.Tensor | None = None) -> torch.Tensor:
+    """Rows → STFT magnitude → fast Griffin-Lim: picture (B, height, frames) → (B, frames · hop).
+    ``initial``: a waveform (B, frames · hop) whose phase starts the iterations (default: random)."""
+    if isinstance(spec, CanvasSpec):
+        linear = mel_to_linear(canvas_to_mel(picture, spec), spec, iterations=10)
+    else:
+        linear = rows_to_linear(picture_to_rows(picture, spec), spec, iterations=10)
+    return griffin_lim(linear, stft_of(spec), iterations=iterations, momentum=momentum,
+                       generator=torch.Generator().manual_seed(seed), callback=callback, initial=initial)
+
+
+def block_frames_for(spec: AnySpec) -> int:
+    """Columns per block: about 2²³ STFT samples (4096 columns at n_fft 2048, 1024 at 8192)."""
+    return max(1024, 2 ** 23 // stft_of(spec).n_fft)
+
+
+def block_count(frames: int, spec: AnySpec, method: str) -> int:
+    """How many blocks :func:`reconstruct` renders a picture of ``frames`` columns in."""
+    stft = stft_of(spec)
+    context = math.ceil(stft.n_fft / stft.hop_length) + 8
+    block = block_frames_for(spec)
+    if method == "additive" or frames <= block + 2 * context:
+        return 1
+    return math.ceil(frames / block)
+
+
+def blockwise(render: Callable[[int, int], torch.Tensor], *, frames: int, hop: int, block: int, context: int,
+              fade: int) -> torch.Tensor:
+    """Join ``render(start, end)`` → (B, (end − start) · hop) over blocks of ``block`` columns.
+
+    Each block is rendered with ``context`` extra columns on both sides and cross-faded linearly
+    with its neighbours over ``2 · fade`` columns around each join (fade ≤ context). A picture no
+    wider than ``block + 2 · context`` is rendered in one call.
+    """
+    if frames <= block + 2 * context:
+        return render(0, frames)
+    fade = min(fade, context)
+    out: torch.Tensor | None = None
+    for begin in range(0, frames, block):
+        finish = min(begin + block, frames)
+        lo, hi = max(0, begin - context), min(frames, finish + context)
+        wave = render(lo, hi)
+        keep_lo, keep_hi = max(0, begin - fade), min(frames, finish + fade)
+        piece = wave[..., (keep_lo - lo) * hop: (keep_hi - lo) * hop].clone()
+        if out is None:
+            out = wave.new_zeros(*wave.shape[:-1], frames * hop)
+        if begin > 0:  # fade in over [begin − fade, begin + fade)
+            ramp = torch.linspace(0, 1, 2 * fade * hop + 2, dtype=wave.dtype)[1:-1]
+            piece[..., : 2 * fade * hop] *= ramp
+        if finish < frames:  # fade out over [finish − fade, finish + fade)
+            ramp = torch.linspace(1, 0, 2 * fade * hop + 2, dtype=wave.dtype)[1:-1]
+            piece[..., -2 * fade * hop:] *= ramp
+        out[..., keep_lo * hop: keep_hi * hop] += piece
+    assert out is not None
+    return out
+
+
+def reconstruct(picture: torch.Tensor, spec: AnySpec, *, method: str, iterations: int = 32, seed: int = 0,
+                callback: Callable[[int], None] | None = None) -> torch.Tensor:
+    """Picture (B, height, frames) → waveform (B, frames · hop) by ``method`` (one of :data:`METHODS`),
+    in blocks of columns when the picture is long (see :func:`blockwise`)."""
+    if method not in METHODS:
+        raise ValueError(f"unknown reconstruction method '{method}'")
+    stft = stft_of(spec)
+    if method == "additive":
+        return additive(picture, spec, seed=seed)
+    context = math.ceil(stft.n_fft / stft.hop_length) + 8
+    frames = picture.shape[-1]
+    calls = [0]
+
+    def render(start: int, end: int) -> torch.Tensor:
+        calls[0] += 1
+        if method == "rows":  # one additive seed for all blocks: their starting points join coherently
+            initial = additive(picture[..., start:end], spec, seed=seed, first_sample=start * stft.hop_length)
+            return row_griffin_lim(picture[..., start:end], spec, iterations=iterations, initial=initial,
+                                   callback=callback)
+        return griffin_lim_picture(picture[..., start:end], spec, iterations=iterations, seed=seed + calls[0] - 1,
+                                   callback=callback)
+
+    return blockwise(render, frames=frames, hop=stft.hop_length, block=block_frames_for(spec), context=context,
+                     fade=4)
+
+
+def row_griffin_lim(picture: torch.Tensor, spec: AnySpec, *, iterations: int = 32, momentum: float = 0.99,
+                    initial: torch.Tensor | None = None, seed: int = 0,
+                    callback: Callable[[int], None] | None = None) -> torch.Tensor:
+    """Griffin-Lim whose magnitude step matches the rows, not an inverted spectrum.
+
+    picture (B, height, frames) → (B, frames · hop). Each iteration rescales every bin of the
+    current STFT by the mean ratio (target row / current row) of the rows it feeds, then
+    projects and re-synthesises (fast Griffin-Lim's momentum), so the view of the result, not a
+    least-squares guess of the spectrum, is what converges. Starts from ``initial`` (a waveform)
+    or from additive synthesis.
+    """
+    stft = stft_of(spec)
+    bank = _bank(spec).to(picture.dtype)  # (height, bins)
+    spread = bank / bank.sum(0, keepdim=True).clamp(min=1e-12)  # bin ← its rows, weights sum to 1
+    target_rows = picture_rows(picture, spec).transpose(-1, -2).contiguous()  # (B, T, height)
+    floor = float(target_rows.min()) * 1e-3 + 1e-12
+    if initial is None:
+        initial = additive(picture, spec, seed=seed)
+    ops = _Frames(stft, picture.shape[-1], picture.device, picture.dtype)
+    start = (stft.n_fft - stft.win_length) // 2
+    padded = F.pad(initial.reshape(-1, 1, initial.shape[-1]), (stft.padding, stft.padding), mode="reflect")[:, 0]
+    signal = padded[:, start: start + ops.length]
+    blend = momentum / (1.0 + momentum)
+    previous = None
+    spectrum = ops.analysis(signal)
+    for step in range(iterations):
+        rebuilt = ops.analysis(signal) if step else spectrum
+        magnitude = torch.view_as_real(rebuilt).square().sum(-1).sqrt()
+        rows = magnitude @ bank.transpose(0, 1)
+        ratio = (target_rows / rows.clamp(min=floor)) @ spread
+        accelerated = rebuilt if previous is None else rebuilt - blend * previous
+        spectrum = _project(accelerated, magnitude * ratio)
+        previous = rebuilt
+        signal = ops.reflect(ops.synthesis(spectrum))
+        if callback is not None:
+            callback(step)
+    return ops.waveform(signal)
