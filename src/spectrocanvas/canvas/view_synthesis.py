@@ -64,61 +64,60 @@ def _row_response(spec: AnySpec) -> torch.Tensor:
     return (_bank(spec).double() * magnitude).sum(-1).clamp(min=1e-12)
 
 
-def additive(picture: torch.Tensor, spec: AnySpec, *, seed: int = 0, block_samples: int = 32768,
+def additive(picture: torch.Tensor, spec: AnySpec, *, seed: int = 0, block_columns: int = 16,
              first_sample: int = 0) -> torch.Tensor:
     """One sinusoid per row with the row as envelope: picture (B, height, frames) → (B, frames · hop).
 
     Column j's value is the envelope at the middle of its frame (sample j·hop + hop/2) and is
-    interpolated linearly between columns; phases are random from ``seed`` (CPU generator).
-    ``first_sample``: where the picture starts in a longer sound (the oscillators' phase runs on
-    from sample 0, so blocks of one sound made apart join without a jump).
+    interpolated linearly between columns (held before the first middle and after the last);
+    phases are random from ``seed`` (CPU generator). ``first_sample``: where the picture starts in
+    a longer sound (the oscillators' phase runs on from sample 0, so blocks of one sound made apart
+    join without a jump). Made ``block_columns`` columns at a time: per column, the envelope's two
+    ends times the block's oscillators, as batched matrix products.
     """
     stft = stft_of(spec)
     hop, rate = stft.hop_length, stft.sample_rate
+    half = hop // 2
     amplitude = (picture_rows(picture.double(), spec) / _row_response(spec)[:, None]).to(picture.dtype)
     batch, height, frames = amplitude.shape
     generator = torch.Generator().manual_seed(seed)
     phase0 = torch.rand(height, generator=generator, dtype=torch.float64)
     cycles = row_centres(spec) / rate  # cycles per sample, float64
     length = frames * hop
-    block_samples = min(block_samples, length)
-    # cos(θ_block + ω k) = cos θ_block · cos ω k − sin θ_block · sin ω k: one table per row for every block
-    steps = torch.remainder(cycles[:, None] * torch.arange(block_samples, dtype=torch.float64)[None, :], 1.0)
-    table_cos = torch.cos((2 * math.pi) * steps).to(picture.dtype)
-    table_sin = torch.sin((2 * math.pi) * steps).to(picture.dtype)
     out = torch.empty(batch, length, dtype=picture.dtype)
-    for start in range(0, length, block_samples):
-        end = min(start + block_samples, length)
-        size = end - start
+    span = max(min(block_columns, frames - 1) * hop, hop)
+    # cos(θ_block + ω k) = cos θ_block · cos ω k − sin θ_block · sin ω k: one table per row for every block
+    steps = torch.remainder(cycles[:, None] * torch.arange(span, dtype=torch.float64)[None, :], 1.0)
+    angles = ((2 * math.pi) * steps).to(picture.dtype)  # reduced in float64, so float32 keeps the phase exact
+    table_cos, table_sin = torch.cos(angles), torch.sin(angles)
+
+    def oscillators(start: int, size: int) -> torch.Tensor:
+        """(height, size): every row's sinusoid over samples [start, start + size)."""
         turns = torch.remainder(cycles * (start + first_sample) + phase0, 1.0) * (2 * math.pi)
-        waves = (torch.cos(turns).to(picture.dtype)[:, None] * table_cos[:, :size]
-                 - torch.sin(turns).to(picture.dtype)[:, None] * table_sin[:, :size])  # (height, samples)
-        out[:, start:end] = _envelope_product(amplitude, waves, start, hop)
-    return out
+        return (torch.cos(turns).to(picture.dtype)[:, None] * table_cos[:, :size]
+                - torch.sin(turns).to(picture.dtype)[:, None] * table_sin[:, :size])
 
-
-def _envelope_product(amplitude: torch.Tensor, waves: torch.Tensor, start: int, hop: int) -> torch.Tensor:
-    """Σ_rows envelope · wave over samples [start, start + size): amplitude (B, height, frames) at column
-    middles, interpolated linearly; waves (height, size) → (B, size)."""
-    frames, size = amplitude.shape[-1], waves.shape[-1]
-    first = max(0, (start - hop // 2) // hop)
-    last = min(frames - 1, (start + size - hop // 2) // hop + 1)
-    out = amplitude.new_zeros(amplitude.shape[0], size)
-    # between columns j and j + 1 the envelope is a(j) + (a(j+1) − a(j)) · (n − m_j) / hop
-    position = (torch.arange(start, start + size, dtype=torch.float64) - hop / 2) / hop
-    position = position.clamp(0, frames - 1)
-    left = position.floor().long().clamp(max=frames - 1)
-    frac = (position - left).to(amplitude.dtype)
-    for column in range(first, last + 1):
-        mask = left == column
-        if not bool(mask.any()):
-            continue
-        lo = int(mask.nonzero()[0])
-        hi = int(mask.nonzero()[-1]) + 1
-        a = amplitude[..., column]
-        b = amplitude[..., min(column + 1, frames - 1)]
-        wave = waves[:, lo:hi]
-        out[:, lo:hi] = a @ wave + ((b - a) @ wave) * frac[lo:hi]
+    ramp = torch.arange(hop, dtype=picture.dtype) / hop
+    columns = amplitude.permute(2, 0, 1)  # (frames, B, height)
+    per_block = span // hop
+    # the tables cut into columns: (per_block, height, hop); a block's rotation goes into its amplitudes
+    cos_columns = table_cos[:, : per_block * hop].reshape(height, per_block, hop).permute(1, 0, 2).contiguous()
+    sin_columns = table_sin[:, : per_block * hop].reshape(height, per_block, hop).permute(1, 0, 2).contiguous()
+    for first in range(0, frames - 1, block_columns):
+        last = min(first + block_columns, frames - 1)  # pairs (j, j + 1) for j in [first, last)
+        count = last - first
+        start = first * hop + half
+        turns = torch.remainder(cycles * (start + first_sample) + phase0, 1.0) * (2 * math.pi)
+        ends = torch.cat([columns[first:last], columns[first + 1: last + 1] - columns[first:last]], dim=1)
+        both = (torch.bmm(ends * torch.cos(turns).to(picture.dtype), cos_columns[:count])
+                - torch.bmm(ends * torch.sin(turns).to(picture.dtype), sin_columns[:count]))  # (count, 2B, hop)
+        piece = both[:, :batch] + both[:, batch:] * ramp
+        out[:, start: start + count * hop] = piece.permute(1, 0, 2).reshape(batch, count * hop)
+    # before the first column's middle and after the last one's, the envelope is held
+    if half:
+        out[:, :half] = amplitude[..., 0] @ oscillators(0, half)
+    tail = (frames - 1) * hop + half
+    out[:, tail:] = amplitude[..., -1] @ oscillators(tail, length - tail)
     return out
 
 
