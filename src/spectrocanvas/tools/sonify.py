@@ -9,7 +9,8 @@ import torch
 
 from spectrocanvas.canvas.spec import AUFFUSION, CanvasSpec
 from spectrocanvas.canvas.view_analysis import AnySpec
-from spectrocanvas.canvas.view_synthesis import DEFAULT_METHOD, METHODS, block_count, reconstruct
+from spectrocanvas.canvas.view_synthesis import (DEFAULT_ITERATIONS, DEFAULT_METHOD, METHODS, block_count,
+                                                 reconstruct, scale_of)
 from spectrocanvas.canvas.views import ViewSpec, describe_viewer
 from spectrocanvas.canvas.vocoders import GriffinLimVocoder
 from spectrocanvas.errors import SpectrocanvasError
@@ -65,7 +66,7 @@ def phase_method(spec: AnySpec, phase: str | None) -> str:
     """The phase reconstruction for a view: the user's, or the one measured best for its scale."""
     if phase is not None and phase not in METHODS:
         raise SpectrocanvasError(f"--phase must be one of {', '.join(METHODS)}, not '{phase}'")
-    return phase or DEFAULT_METHOD["mel" if isinstance(spec, CanvasSpec) else spec.scale]
+    return phase or DEFAULT_METHOD[scale_of(spec)]
 
 
 def render_sound(canvas: torch.Tensor, *, spec: AnySpec, method: str, iterations: int | None, seed: int,
@@ -74,7 +75,7 @@ def render_sound(canvas: torch.Tensor, *, spec: AnySpec, method: str, iterations
     the vocoder's record for meta.json. The mel canvas with Griffin-Lim is the vocoder it always was."""
     vocoder, _ = griffin_lim_vocoder(spec=spec, iterations=iterations, seed=seed, progress=False) \
         if isinstance(spec, CanvasSpec) else (None, None)
-    steps = iterations if iterations is not None else 32
+    steps = iterations if iterations is not None else DEFAULT_ITERATIONS[scale_of(spec)]
     if iterations is not None and not 0 <= iterations <= 10_000:
         raise SpectrocanvasError(f"--iterations must be between 0 and 10000, not {iterations}")
     blocks = block_count(canvas.shape[-1], spec, method)
