@@ -242,15 +242,19 @@ def row_griffin_lim(picture: torch.Tensor, spec: AnySpec, *, iterations: int = 3
     blend = momentum / (1.0 + momentum)
     previous = None
     spectrum = ops.analysis(signal)
+    bank_t = bank.transpose(0, 1).contiguous()
+    analysis_buffer = torch.zeros(*signal.shape[:-1], picture.shape[-1], stft.n_fft, dtype=picture.dtype)
+    synthesis_buffer = ops._frame_buffer(signal.shape[0], picture.device, picture.dtype)
     for step in range(iterations):
-        rebuilt = ops.analysis(signal) if step else spectrum
-        magnitude = torch.view_as_real(rebuilt).square().sum(-1).sqrt()
-        rows = magnitude @ bank.transpose(0, 1)
-        ratio = (target_rows / rows.clamp(min=floor)) @ spread
-        accelerated = rebuilt if previous is None else rebuilt - blend * previous
-        spectrum = _project(accelerated, magnitude * ratio)
+        rebuilt = ops.analysis(signal, analysis_buffer) if step else spectrum
+        pairs = torch.view_as_real(rebuilt)
+        magnitude = torch.addcmul(pairs[..., 0] * pairs[..., 0], pairs[..., 1], pairs[..., 1]).sqrt_()
+        ratio = (target_rows / (magnitude @ bank_t).clamp_(min=floor)) @ spread
+        accelerated = rebuilt if previous is None else torch.view_as_complex(
+            torch.add(pairs, torch.view_as_real(previous), alpha=-blend))
+        spectrum = _project(accelerated, magnitude.mul_(ratio))
         previous = rebuilt
-        signal = ops.reflect(ops.synthesis(spectrum))
+        signal = ops.reflect(ops.synthesis(spectrum, synthesis_buffer))
         if callback is not None:
             callback(step)
     return ops.waveform(signal)
