@@ -1,7 +1,10 @@
 """Picture → sound in any view (mel canvas, linear, log): Griffin-Lim or additive synthesis, in blocks.
 
-- **Griffin-Lim**: the rows are inverted to an STFT magnitude (pseudo-inverse and NNLS updates,
-  as the mel inversion), then fast Griffin-Lim finds a phase.
+- **Griffin-Lim** (``griffinlim``): the rows are inverted to an STFT magnitude (pseudo-inverse and
+  NNLS updates, as the mel inversion), then fast Griffin-Lim finds a phase.
+- **Rows** (``rows``, the default for linear and log): fast Griffin-Lim whose magnitude step
+  rescales each bin by its rows' target/current ratio, started from additive synthesis; what
+  converges is the view itself, not a least-squares guess of the spectrum.
 - **Additive** (the spectrographic/Coagula method, calibrated): one sinusoid per row at the row's
   centre frequency, random phase from the seed, whose envelope is the row, scaled so that the
   view reads a lone sinusoid back at the row's level. A row narrower than an FFT bin stays
