@@ -146,8 +146,9 @@ def griffin_lim_picture(picture: torch.Tensor, spec: AnySpec, *, iterations: int
 
 
 def block_frames_for(spec: AnySpec) -> int:
-    """Columns per block: about 2²³ STFT samples (4096 columns at n_fft 2048, 1024 at 8192)."""
-    return max(1024, 2 ** 23 // stft_of(spec).n_fft)
+    """Columns per block: 1024, the length of a 10-s picture, so a long sound costs what its
+    10-s pieces cost (bigger blocks spill the caches and took 1.2× the time per second)."""
+    return 1024
 
 
 def block_count(frames: int, spec: AnySpec, method: str) -> int:

@@ -133,14 +133,16 @@ def write_wav(path: str | Path, waveform: torch.Tensor, *, sample_rate: int) -> 
     alone: libsndfile would add a PEAK chunk stamped with the time of writing, so the same sound
     written twice would differ.
     """
-    frames = _frames(waveform).astype("<f4")
+    frames = _frames(waveform).astype("<f4", copy=False)
     channels = frames.shape[1]
-    data = frames.tobytes()
+    size = frames.nbytes
     fmt = struct.pack("<HHIIHHH", 3, channels, sample_rate, sample_rate * 4 * channels, 4 * channels, 32, 0)
-    chunks = (b"fmt " + struct.pack("<I", len(fmt)) + fmt
+    header = (b"fmt " + struct.pack("<I", len(fmt)) + fmt
               + b"fact" + struct.pack("<II", 4, frames.shape[0])
-              + b"data" + struct.pack("<I", len(data)) + data)
-    Path(path).write_bytes(b"RIFF" + struct.pack("<I", 4 + len(chunks)) + b"WAVE" + chunks)
+              + b"data" + struct.pack("<I", size))
+    with open(path, "wb") as sink:  # the samples go out as they are: no copy of a long sound in memory
+        sink.write(b"RIFF" + struct.pack("<I", 4 + len(header) + size) + b"WAVE" + header)
+        sink.write(memoryview(np.ascontiguousarray(frames)).cast("B"))
 
 
 @dataclass(frozen=True)
