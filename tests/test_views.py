@@ -261,3 +261,21 @@ def test_bad_view_options_end_in_one_line(colour_picture, tmp_path, capsys, opti
 def test_make_view_errors_are_spectrocanvas_errors():
     with pytest.raises(SpectrocanvasError):
         make_view(scale="log", fmin=100.0, fmax=50.0)
+
+
+def test_analyze_stereo_draws_left_in_red_and_right_in_green(tmp_path):
+    rate = 44100
+    t = np.arange(rate) / rate
+    left = 0.5 * np.sin(2 * np.pi * 2000.0 * t)
+    right = 0.5 * np.sin(2 * np.pi * 8000.0 * t)
+    audio = tmp_path / "stereo.wav"
+    soundfile.write(audio, np.stack([left, right], 1), rate)
+    png = tmp_path / "stereo.png"
+    assert main(["analyze", str(audio), "-o", str(png), "--scale", "linear", "--stereo"]) == 0
+    pixels = np.asarray(Image.open(png)).astype(float)
+    view = make_view(scale="linear")
+    row_left = view.height - 1 - round(view.row_of(2000.0))
+    row_right = view.height - 1 - round(view.row_of(8000.0))
+    middle = slice(20, -20)
+    assert pixels[row_left, middle, 0].mean() > 200 and pixels[row_left, middle, 1].mean() < 100
+    assert pixels[row_right, middle, 1].mean() > 200 and pixels[row_right, middle, 0].mean() < 100
