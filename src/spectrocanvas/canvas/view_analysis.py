@@ -16,8 +16,13 @@ from spectrocanvas.canvas.spec import CanvasSpec
 from spectrocanvas.canvas.views import ViewSpec, filterbank, rows_to_picture
 
 AnySpec = Union[CanvasSpec, ViewSpec]
-BLOCK_FRAMES = 2048
-"""Columns analysed at once."""
+BLOCK_SAMPLES = 1 << 22
+"""STFT samples analysed at once: 2048 columns at n_fft 2048, 512 at 8192."""
+
+
+def block_frames_of(spec: "AnySpec") -> int:
+    """Columns analysed at once for a view."""
+    return max(256, BLOCK_SAMPLES // stft_of(spec).n_fft)
 
 
 def stft_of(spec: AnySpec) -> CanvasSpec:
@@ -41,12 +46,14 @@ def _rows_to_picture(magnitude: torch.Tensor, spec: AnySpec) -> torch.Tensor:
     return rows_to_picture(filterbank(spec, magnitude.device, magnitude.dtype) @ magnitude, spec)
 
 
-def analyse(waveform: torch.Tensor, spec: AnySpec, *, block_frames: int = BLOCK_FRAMES) -> torch.Tensor:
+def analyse(waveform: torch.Tensor, spec: AnySpec, *, block_frames: int | None = None) -> torch.Tensor:
     """Waveform (..., samples) at ``spec.sample_rate`` → picture (..., height, samples // hop) in [0, 1].
 
-    A mel canvas no longer than one block is :func:`audio_to_canvas` itself (the same bytes).
+    ``block_frames``: columns analysed at once (default :func:`block_frames_of`). A mel canvas no
+    longer than one block is :func:`audio_to_canvas` itself (the same bytes).
     """
     stft = stft_of(spec)
+    block_frames = block_frames or block_frames_of(spec)
     frames = waveform.shape[-1] // stft.hop_length
     if isinstance(spec, CanvasSpec) and frames <= block_frames:
         return audio_to_canvas(waveform, spec)

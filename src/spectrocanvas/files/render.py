@@ -58,6 +58,9 @@ def write_sound_outputs(
         heard_waveform, canvas_level = read_canvas_level(folder, written, sample_rate=spec.sample_rate,
                                                          keep_channels=stereo)
         heard = analyse(canvas_level, spec)
+        del canvas_level  # a long sound: keep no more copies than needed (the video wants heard_waveform)
+        if not video:
+            del heard_waveform
         save_canvas_png(folder / "spectrogram.png", heard, spec=spec,
                         metadata={**metadata, "role": f"canvas re-analysed from {written['file']}"})
     if stereo:

@@ -79,6 +79,7 @@ def imprint(
         if audio_output.peak_db is not None:
             gain = matched_gain(waveform, reference_rms=rms(sound), peak_db=audio_output.peak_db)
             level = f"the recording's RMS, peak at most {audio_output.peak_db:g} dBFS"
+        del sound  # not needed past here: a long recording's memory goes back before the outputs are written
         record = write_sound_outputs(folder, canvas=target, waveform=waveform, spec=spec, metadata=metadata,
                                      timer=timer, video=video, audio_output=audio_output, gain=gain, level=level)
         write_json(folder / "meta.json", {
