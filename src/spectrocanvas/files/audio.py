@@ -104,7 +104,7 @@ def read_audio(path: str | Path, *, sample_rate: int | None,
         if sample_rate is not None and rate != sample_rate:
             data = soxr.resample(data, rate, sample_rate, quality="VHQ").astype(np.float32)
         return torch.from_numpy(np.ascontiguousarray(data.T)), source
-    mono = data.mean(axis=1)
+    mono = data[:, 0] if data.shape[1] == 1 else data.mean(axis=1)  # a mono file: its samples, no copy
     if sample_rate is not None and rate != sample_rate:
         mono = soxr.resample(mono, rate, sample_rate, quality="VHQ").astype(np.float32)
     return torch.from_numpy(np.ascontiguousarray(mono)), source
