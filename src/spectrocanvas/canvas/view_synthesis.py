@@ -146,9 +146,10 @@ def griffin_lim_picture(picture: torch.Tensor, spec: AnySpec, *, iterations: int
 
 
 def block_frames_for(spec: AnySpec) -> int:
-    """Columns per block: 1024, the length of a 10-s picture, so a long sound costs what its
-    10-s pieces cost (bigger blocks spill the caches and took 1.2× the time per second)."""
-    return 1024
+    """Columns per block: 1024 (a 10-s picture) up to n_fft 4096, then fewer (512 at the log view's 8192),
+    so a block's Griffin-Lim buffers stay near 2²² STFT samples and a long sound costs per second what
+    its 10-s pieces cost (4096-column blocks spilled the caches: 1.22× the time per second)."""
+    return max(128, min(1024, (1 << 22) // stft_of(spec).n_fft))
 
 
 def block_count(frames: int, spec: AnySpec, method: str) -> int:
