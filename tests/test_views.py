@@ -110,6 +110,9 @@ def test_blocks_join_without_a_seam():
     joined = blockwise(lambda start, end: signal[:, start * hop: end * hop], frames=500, hop=hop, block=64,
                        context=8, fade=4)
     assert torch.allclose(joined, signal, atol=1e-12)
+    tail = blockwise(lambda start, end: signal[:, start * hop: end * hop], frames=450, hop=hop, block=64,
+                     context=8, fade=4)  # 448 + 2: a two-column remainder joins the block before it
+    assert torch.allclose(tail, signal[:, : 450 * hop], atol=1e-12)
 
 
 @pytest.mark.parametrize("scale, method, floor", [("linear", "rows", 0.95), ("log", "rows", 0.75),

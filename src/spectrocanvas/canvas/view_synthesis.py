@@ -152,30 +152,40 @@ def block_frames_for(spec: AnySpec) -> int:
     return max(128, min(1024, (1 << 22) // stft_of(spec).n_fft))
 
 
+def block_edges(frames: int, block: int, context: int) -> list[tuple[int, int]]:
+    """The blocks [begin, finish) of a picture of ``frames`` columns: ``block`` columns each, a short
+    remainder (under 2 · context columns) joined to the block before it; one block when the picture
+    is no wider than ``block + 2 · context``."""
+    if frames <= block + 2 * context:
+        return [(0, frames)]
+    starts = list(range(0, frames, block))
+    if len(starts) > 1 and frames - starts[-1] < 2 * context:
+        starts.pop()
+    return [(begin, starts[i + 1] if i + 1 < len(starts) else frames) for i, begin in enumerate(starts)]
+
+
 def block_count(frames: int, spec: AnySpec, method: str) -> int:
     """How many blocks :func:`reconstruct` renders a picture of ``frames`` columns in."""
-    stft = stft_of(spec)
-    context = math.ceil(stft.n_fft / stft.hop_length) + 8
-    block = block_frames_for(spec)
-    if method == "additive" or frames <= block + 2 * context:
+    if method == "additive":
         return 1
-    return math.ceil(frames / block)
+    stft = stft_of(spec)
+    return len(block_edges(frames, block_frames_for(spec), math.ceil(stft.n_fft / stft.hop_length) + 8))
 
 
 def blockwise(render: Callable[[int, int], torch.Tensor], *, frames: int, hop: int, block: int, context: int,
               fade: int) -> torch.Tensor:
-    """Join ``render(start, end)`` → (B, (end − start) · hop) over blocks of ``block`` columns.
+    """Join ``render(start, end)`` → (B, (end − start) · hop) over the blocks of :func:`block_edges`.
 
     Each block is rendered with ``context`` extra columns on both sides and cross-faded linearly
     with its neighbours over ``2 · fade`` columns around each join (fade ≤ context). A picture no
     wider than ``block + 2 · context`` is rendered in one call.
     """
-    if frames <= block + 2 * context:
+    edges = block_edges(frames, block, context)
+    if len(edges) == 1:
         return render(0, frames)
     fade = min(fade, context)
     out: torch.Tensor | None = None
-    for begin in range(0, frames, block):
-        finish = min(begin + block, frames)
+    for begin, finish in edges:
         lo, hi = max(0, begin - context), min(frames, finish + context)
         wave = render(lo, hi)
         keep_lo, keep_hi = max(0, begin - fade), min(frames, finish + fade)
