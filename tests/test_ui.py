@@ -6,6 +6,7 @@ previews)."""
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import socket
 from pathlib import Path
@@ -157,6 +158,26 @@ def test_imprint_and_analyze_from_the_page(tmp_path, picture, recording):
     assert {"original.png", "canvas.png", "audio.flac", "spectrogram.png", "meta.json"} <= {p.name for p in carved.iterdir()}
     analysed = work.run_analyze(store, UploadLimits(), audio=str(recording))
     assert Image.open(analysed / "canvas.png").height == 256
+
+
+def test_the_page_takes_the_cli_view_options(tmp_path, picture, recording):
+    store = RunStore(tmp_path / "outputs")
+    values = {"iterations": 2, "video": False, "seconds": 1.0, "scale": "log", "view_rate": "22050",
+              "fmin": "55", "fmax": "", "pixels_per_octave": "12", "stereo": True}
+    folder = work.run_sonify(store, UploadLimits(), image=str(picture), values=values)
+    assert main(["sonify", str(picture), "-o", str(tmp_path / "cli"), "--iterations", "2", "--no-video",
+                 "--seconds", "1", "--scale", "log", "--sample-rate", "22050", "--fmin", "55",
+                 "--pixels-per-octave", "12", "--stereo", "--quiet"]) == 0
+    page, rate = soundfile.read(folder / "audio.wav")
+    cli, _ = soundfile.read(tmp_path / "cli" / "audio.wav")
+    assert rate == 22050 and page.ndim == 2 and page.shape[1] == 2 and np.array_equal(page, cli)
+    analysed = work.run_analyze(store, UploadLimits(), audio=str(recording),
+                                values={"scale": "linear", "view_rate": 16000, "fmax": "4000"})
+    meta = Image.open(analysed / "canvas.png").text
+    assert "linear" in json.dumps(meta)
+    for bad in ({"scale": "bark"}, {"view_rate": "12345"}, {"fmin": "nan"}, {"phase": "magic"}):
+        with pytest.raises(SpectrocanvasError):
+            work.run_sonify(store, UploadLimits(), image=str(picture), values=bad)
 
 
 def test_a_failed_analyze_leaves_no_folder(tmp_path):

@@ -213,6 +213,12 @@ def _full_disk_at(monkeypatch, name: str) -> None:
 
     real_bytes, real_text, real_save, real_open = (pathlib.Path.write_bytes, pathlib.Path.write_text,
                                                    PILImage.Image.save, av.open)
+    real_path_open = pathlib.Path.open
+
+    def path_open(self, mode="r", *args, **kwargs):
+        if "w" in mode and full(self):
+            raise no_space(self)
+        return real_path_open(self, mode, *args, **kwargs)
 
     def write_bytes(self, data):
         if full(self):
@@ -236,6 +242,7 @@ def _full_disk_at(monkeypatch, name: str) -> None:
 
     monkeypatch.setattr(pathlib.Path, "write_bytes", write_bytes)
     monkeypatch.setattr(pathlib.Path, "write_text", write_text)
+    monkeypatch.setattr(pathlib.Path, "open", path_open)
     monkeypatch.setattr(PILImage.Image, "save", save)
     monkeypatch.setattr(av, "open", open_)
 

@@ -119,6 +119,7 @@ def griffin_lim(
     generator: torch.Generator | None = None,
     callback: Callable[[int], None] | None = None,
     reflect: bool = True,
+    initial: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Phase retrieval from a linear magnitude.
 
@@ -127,6 +128,8 @@ def griffin_lim(
     ``reflect``: after each overlap-add, replace the signal outside the waveform by the
     waveform's reflection, as the canvas STFT pads it, so edge frames are analysed as they will
     be when the result is re-analysed. ``callback(step)`` runs after each iteration.
+    ``initial``: a waveform (..., frames * hop) whose phase starts the iterations instead of a
+    random one (a warm start, e.g. from additive synthesis).
     """
     batch_shape = linear_magnitude.shape[:-2]
     n_bins, n_frames = linear_magnitude.shape[-2:]
@@ -136,8 +139,14 @@ def griffin_lim(
     device, dtype = target.device, target.dtype
     ops = _Frames(spec, n_frames, device, dtype)
 
-    phase = torch.rand(target.shape, generator=generator, dtype=dtype).to(device) * (2 * torch.pi)
-    spectrum = torch.polar(target, phase)
+    if initial is None:
+        phase = torch.rand(target.shape, generator=generator, dtype=dtype).to(device) * (2 * torch.pi)
+        spectrum = torch.polar(target, phase)
+    else:
+        start = (spec.n_fft - spec.win_length) // 2
+        padded = F.pad(initial.reshape(-1, 1, initial.shape[-1]).to(device, dtype), (spec.padding, spec.padding),
+                       mode="reflect")[:, 0]
+        spectrum = _project(ops.analysis(padded[:, start: start + ops.length]), target)
     previous = None
     blend = momentum / (1.0 + momentum)
     synthesis_buffer = ops._frame_buffer(target.shape[0], device, dtype)

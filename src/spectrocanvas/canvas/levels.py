@@ -27,14 +27,24 @@ def gain_to_db(gain: float) -> float | None:
     return 20.0 * math.log10(gain) if gain > 0 else None
 
 
+LONG_SAMPLES = 1 << 22
+"""Longer waveforms are summed in pieces of this many samples (no float64 copy of a 10-minute sound)."""
+
+
 def peak(waveform: torch.Tensor) -> float:
-    """Largest absolute sample of (..., samples); 0 for an empty tensor."""
-    return float(waveform.abs().max()) if waveform.numel() else 0.0
+    """Largest absolute sample of (..., samples); 0 for an empty tensor (no copy of the waveform)."""
+    return float(torch.maximum(waveform.max(), -waveform.min())) if waveform.numel() else 0.0
 
 
 def rms(waveform: torch.Tensor) -> float:
-    """Root mean square over every sample of (..., samples), in float64."""
-    return float(waveform.double().square().mean().sqrt()) if waveform.numel() else 0.0
+    """Root mean square over every sample of (..., samples), in float64 (in pieces when long)."""
+    if not waveform.numel():
+        return 0.0
+    if waveform.numel() <= LONG_SAMPLES:
+        return float(waveform.double().square().mean().sqrt())
+    flat = waveform.reshape(-1)
+    total = sum(float(flat[i: i + LONG_SAMPLES].double().square().sum()) for i in range(0, flat.numel(), LONG_SAMPLES))
+    return (total / flat.numel()) ** 0.5
 
 
 def peak_gain(waveform: torch.Tensor, peak_db: float) -> float:

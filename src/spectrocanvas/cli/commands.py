@@ -24,10 +24,13 @@ from spectrocanvas.cli.options import (
     add_audio_options,
     add_pair_options,
     add_settings_options,
+    add_view_options,
     audio_output_from_args,
     output_path,
     runtime_from_args,
     settings_from_args,
+    view_from_args,
+    view_named,
 )
 from spectrocanvas.errors import SpectrocanvasError, shown_path
 from spectrocanvas.files.pictures import FIT_MODES
@@ -102,7 +105,8 @@ def _sound_file(args: argparse.Namespace) -> str:
 def _run_sonify(args: argparse.Namespace) -> int:
     folder = sonify(image=args.image, output=args.output, seconds=args.seconds, fit=args.fit,
                     iterations=args.iterations, video=args.video, overwrite=args.overwrite, seed=args.seed,
-                    audio_output=audio_output_from_args(args), progress=not args.quiet)
+                    audio_output=audio_output_from_args(args), progress=not args.quiet, spec=view_from_args(args),
+                    stereo=args.stereo, phase=args.phase, view_named=view_named(args))
     print(f"wrote {folder}/ (canvas.png, {_sound_file(args)}, spectrogram.png{', video.mp4' if args.video else ''}, "
           "meta.json)")
     return 0
@@ -112,14 +116,16 @@ def _run_imprint(args: argparse.Namespace) -> int:
     folder = imprint(image=args.image, audio=args.audio, output=args.output, strength=args.strength,
                      invert=args.invert, seconds=args.seconds, fit=args.fit, iterations=args.iterations,
                      video=args.video, overwrite=args.overwrite, seed=args.seed, audio_output=audio_output_from_args(args),
-                     progress=not args.quiet)
+                     progress=not args.quiet, spec=view_from_args(args), phase=args.phase)
     print(f"wrote {folder}/ (original.png, canvas.png, {_sound_file(args)}, spectrogram.png"
           f"{', video.mp4' if args.video else ''}, meta.json)")
     return 0
 
 
 def _run_analyze(args: argparse.Namespace) -> int:
-    print(f"wrote {analyze(audio=args.audio, output=args.output, overwrite=args.overwrite)}")
+    written = analyze(audio=args.audio, output=args.output, overwrite=args.overwrite, spec=view_from_args(args),
+                      stereo=args.stereo, seconds=args.seconds)
+    print(f"wrote {written}")
     return 0
 
 
@@ -216,6 +222,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_output_options(sonify)
     add_audio_options(sonify, sample_rate=False)
     _add_canvas_options(sonify, seconds_help="length of the sound (default 10.24 s: the paper's 256 × 1024 canvas)")
+    add_view_options(sonify)
     sonify.set_defaults(handler=_run_sonify)
 
     imprint = commands.add_parser(
@@ -230,6 +237,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_audio_options(imprint, sample_rate=False, imprint=True)
     _add_canvas_options(imprint, seconds_help="canvas length; the sound is cut or padded to it "
                                               "(default: the whole sound)")
+    add_view_options(imprint, stereo=False)
     imprint.add_argument("--strength", type=float, default=0.5, help="0 … 1, how deep the picture cuts (0.5)")
     imprint.add_argument("--no-invert", dest="invert", action="store_false",
                          help="carve with the bright parts instead of the dark parts")
@@ -242,6 +250,8 @@ def build_parser() -> argparse.ArgumentParser:
     analyze.add_argument("audio", help="audio file")
     analyze.add_argument("-o", "--output", required=True, metavar="FILE.png", type=output_path, help="PNG to write")
     analyze.add_argument("--overwrite", action="store_true", help="replace FILE.png if it exists")
+    analyze.add_argument("--seconds", type=float, default=None, metavar="S", help="only the first S seconds")
+    add_view_options(analyze, phase=False)
     analyze.set_defaults(handler=_run_analyze)
 
     demo = commands.add_parser(

@@ -8,6 +8,8 @@ import argparse
 from typing import Any
 
 from spectrocanvas.canvas.levels import DEFAULT_PEAK_DB
+from spectrocanvas.canvas.view_synthesis import METHODS
+from spectrocanvas.canvas.views import SCALES, VIEW_RATES, make_view
 from spectrocanvas.files.audio import AUDIO_FORMATS, OUTPUT_RATES, AudioOutput
 from spectrocanvas.generate.resolve import settings_table
 from spectrocanvas.generate.schema import Setting
@@ -145,3 +147,42 @@ def runtime_from_args(args: argparse.Namespace) -> Runtime:
     return Runtime(pair=args.pair, models=models, device=args.device, dtype=args.dtype, batch_size=args.batch_size,
                    vocoder=args.vocoder, video=args.video, audio_output=audio_output_from_args(args),
                    offline=args.offline or None, progress=not args.quiet)
+
+
+def add_view_options(parser: argparse.ArgumentParser, *, stereo: bool = True, phase: bool = True) -> None:
+    """The viewer's frequency scale, range and rate (sonify, imprint, analyze); ``--sample-rate`` here
+    is the rate the view and its sound are made at (the sound file is written at it)."""
+    group = parser.add_argument_group("the view (the spectrogram viewer the picture is made for)")
+    group.add_argument("--scale", choices=SCALES, default="mel",
+                       help="mel: the models' canvas (256 mel bands 0–8 kHz at 16 kHz; default); linear: "
+                            "Audacity's default spectrogram (256 rows, window 2048); log: Photosounder/ARSS, "
+                            "--pixels-per-octave rows per octave (window ≈ 0.19 s)")
+    group.add_argument("--sample-rate", dest="view_rate", type=int, default=None, metavar="HZ",
+                       help="the rate the view and the sound are made at (" + ", ".join(map(str, VIEW_RATES))
+                            + "; default 16000 for mel, 44100 for linear and log)")
+    group.add_argument("--fmin", type=float, default=None, metavar="HZ",
+                       help="lowest frequency shown (default: mel 0, linear 0, log 27.5)")
+    group.add_argument("--fmax", type=float, default=None, metavar="HZ",
+                       help="highest frequency shown (default: mel 8000, linear and log 20000 or Nyquist)")
+    group.add_argument("--pixels-per-octave", type=float, default=None, metavar="N",
+                       help="rows per octave of the log scale (default 24)")
+    if phase:
+        group.add_argument("--phase", choices=METHODS, default=None,
+                           help="phase reconstruction: griffinlim, additive (one sinusoid per row), rows "
+                                "(Griffin-Lim matched in the view's rows, from additive); default: mel griffinlim, "
+                                "linear and log rows (measured: BENCHMARKS.md, Viewer scales)")
+    if stereo:
+        group.add_argument("--stereo", action="store_true",
+                           help="stereo from colour: red is the left channel, green the right (Coagula)")
+
+
+def view_from_args(args: argparse.Namespace):
+    """The view the options name (a CanvasSpec for mel, a ViewSpec for linear/log), checked."""
+    return make_view(scale=args.scale, sample_rate=args.view_rate, fmin=args.fmin, fmax=args.fmax,
+                     pixels_per_octave=args.pixels_per_octave)
+
+
+def view_named(args: argparse.Namespace) -> bool:
+    """Whether the user named a view (then a PNG's carried view gives way)."""
+    return args.scale != "mel" or any(getattr(args, name) is not None
+                                      for name in ("view_rate", "fmin", "fmax", "pixels_per_octave"))

@@ -102,9 +102,10 @@ def _decode(path: Path) -> tuple[np.ndarray, int]:
         return np.concatenate(blocks), sound.samplerate
 
 
-def read_audio(path: str | Path, *, sample_rate: int | None) -> tuple[torch.Tensor, AudioSource]:
+def read_audio(path: str | Path, *, sample_rate: int | None,
+               keep_channels: bool = False) -> tuple[torch.Tensor, AudioSource]:
     """Read an audio file as mono float32 at ``sample_rate`` (None: the file's own rate): (samples,)
-    and its description (which holds the file's rate)."""
+    and its description (which holds the file's rate). ``keep_channels``: (channels, samples) instead."""
     path = Path(path)
     require_file(path, "audio file", AudioError)
     try:
@@ -122,7 +123,11 @@ def read_audio(path: str | Path, *, sample_rate: int | None) -> tuple[torch.Tens
         raise AudioError(f"audio file '{path}' holds NaN or infinite samples")
     source = AudioSource(path=str(path), sample_rate=int(rate), channels=int(data.shape[1]),
                          frames=int(data.shape[0]), format=info.format, subtype=info.subtype)
-    mono = data.mean(axis=1)
+    if keep_channels:
+        if sample_rate is not None and rate != sample_rate:
+            data = soxr.resample(data, rate, sample_rate, quality="VHQ").astype(np.float32)
+        return torch.from_numpy(np.ascontiguousarray(data.T)), source
+    mono = data[:, 0] if data.shape[1] == 1 else data.mean(axis=1)  # a mono file: its samples, no copy
     if sample_rate is not None and rate != sample_rate:
         mono = soxr.resample(mono, rate, sample_rate, quality="VHQ").astype(np.float32)
     return torch.from_numpy(np.ascontiguousarray(mono)), source
@@ -151,14 +156,19 @@ def write_wav(path: str | Path, waveform: torch.Tensor, *, sample_rate: int) -> 
     alone: libsndfile would add a PEAK chunk stamped with the time of writing, so the same sound
     written twice would differ.
     """
-    frames = _frames(waveform).astype("<f4")
+    frames = _frames(waveform).astype("<f4", copy=False)
     channels = frames.shape[1]
-    data = frames.tobytes()
+    size = frames.nbytes
     fmt = struct.pack("<HHIIHHH", 3, channels, sample_rate, sample_rate * 4 * channels, 4 * channels, 32, 0)
-    chunks = (b"fmt " + struct.pack("<I", len(fmt)) + fmt
+    header = (b"fmt " + struct.pack("<I", len(fmt)) + fmt
               + b"fact" + struct.pack("<II", 4, frames.shape[0])
-              + b"data" + struct.pack("<I", len(data)) + data)
-    _write_bytes(path, b"RIFF" + struct.pack("<I", 4 + len(chunks)) + b"WAVE" + chunks)
+              + b"data" + struct.pack("<I", size))
+    try:
+        with Path(path).open("wb") as sink:  # the samples go out as they are: no copy of a long sound in memory
+            sink.write(b"RIFF" + struct.pack("<I", 4 + len(header) + size) + b"WAVE" + header)
+            sink.write(memoryview(np.ascontiguousarray(frames)).cast("B"))
+    except OSError as error:
+        raise write_failure(path, error) from None
 
 
 def _write_bytes(path: str | Path, data: bytes) -> None:
@@ -242,11 +252,13 @@ def write_sound(folder: str | Path, waveform: torch.Tensor, *, sample_rate: int,
             "rms_dbfs": gain_to_db(rms(sound)), "gain": gain, "gain_db": gain_to_db(gain), "level": level}
 
 
-def read_canvas_level(folder: str | Path, record: dict[str, Any], *, sample_rate: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """The sound a sample folder's audio file holds, as written (mono (samples,) at ``sample_rate``) and
-    at the canvas's level (divided by the gain its meta.json ``record`` states; 1 for files made
-    before levels were recorded)."""
-    heard, _ = read_audio(Path(folder) / record.get("file", "audio.wav"), sample_rate=sample_rate)
+def read_canvas_level(folder: str | Path, record: dict[str, Any], *, sample_rate: int,
+                      keep_channels: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+    """The sound a sample folder's audio file holds, as written (mono (samples,) at ``sample_rate``;
+    ``keep_channels``: (channels, samples)) and at the canvas's level (divided by the gain its
+    meta.json ``record`` states; 1 for files made before levels were recorded)."""
+    heard, _ = read_audio(Path(folder) / record.get("file", "audio.wav"), sample_rate=sample_rate,
+                          keep_channels=keep_channels)
     return heard, heard / float(record.get("gain", 1.0))
 
 

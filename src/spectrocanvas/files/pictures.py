@@ -19,6 +19,7 @@ import torch.nn.functional as F
 from PIL import Image, ImageOps, PngImagePlugin, UnidentifiedImageError
 
 from spectrocanvas.canvas.spec import CanvasSpec
+from spectrocanvas.canvas.views import ViewSpec
 from spectrocanvas.errors import SpectrocanvasError, require_file, write_failure
 from spectrocanvas.version import __version__
 
@@ -29,6 +30,8 @@ MAX_PICTURE_PIXELS = 80_000_000
 
 CANVAS_CHUNK = "spectrocanvas:canvas"
 META_CHUNK = "spectrocanvas:meta"
+VIEW_CHUNK = "spectrocanvas:view"
+"""Linear and log views (:class:`ViewSpec`) are carried here; mel canvases in CANVAS_CHUNK."""
 
 
 class PictureError(SpectrocanvasError):
@@ -135,19 +138,28 @@ def fit_picture(gray: torch.Tensor, *, height: int, width: int, fit: FitMode = "
     return F.pad(resized, (left, width - new_w - left, top, height - new_h - top))
 
 
-def _png_info(spec: CanvasSpec | None, metadata: dict[str, Any] | None) -> PngImagePlugin.PngInfo:
+def _png_info(spec: CanvasSpec | ViewSpec | None, metadata: dict[str, Any] | None) -> PngImagePlugin.PngInfo:
     info = PngImagePlugin.PngInfo()
     info.add_text("Software", f"spectrocanvas {__version__}")
-    if spec is not None:
+    if isinstance(spec, ViewSpec):
+        info.add_text(VIEW_CHUNK, spec.to_json())
+    elif spec is not None:
         info.add_text(CANVAS_CHUNK, spec.to_json())
     if metadata:
         info.add_itxt(META_CHUNK, json.dumps(metadata, sort_keys=True, default=str))
     return info
 
 
-def save_canvas_png(path: str | Path, canvas: torch.Tensor, *, spec: CanvasSpec,
+def save_canvas_png(path: str | Path, canvas: torch.Tensor, *, spec: CanvasSpec | ViewSpec,
                     metadata: dict[str, Any] | None = None) -> None:
-    """Write a canvas (H, W) in [0, 1] as a 16-bit grayscale PNG carrying its spec and metadata."""
+    """Write a canvas (H, W) in [0, 1] as a 16-bit grayscale PNG carrying its spec and metadata;
+    a stereo canvas (2, H, W) as 8-bit RGB, red the left channel and green the right (Coagula)."""
+    if canvas.dim() == 3:
+        pixels = np.zeros((*canvas.shape[-2:], 3), dtype=np.uint8)
+        pixels[..., 0] = canvas_to_pixels(canvas[0])
+        pixels[..., 1] = canvas_to_pixels(canvas[-1])
+        _save_png(path, Image.fromarray(pixels), _png_info(spec, metadata))
+        return
     values = canvas.detach().float().cpu().clamp(0, 1).numpy()
     pixels = np.round(values * 65535.0).astype(np.uint16)
     _save_png(path, Image.fromarray(pixels), _png_info(spec, metadata))
@@ -178,6 +190,17 @@ def canvas_spec_of(image: Image.Image) -> CanvasSpec | None:
         return None
     try:
         return CanvasSpec.from_json(raw)
+    except (ValueError, TypeError):
+        return None
+
+
+def view_spec_of(image: Image.Image) -> CanvasSpec | ViewSpec | None:
+    """The view (linear/log ViewSpec, or mel CanvasSpec) a spectrocanvas PNG carries, or None."""
+    raw = read_png_text(image).get(VIEW_CHUNK)
+    if raw is None:
+        return canvas_spec_of(image)
+    try:
+        return ViewSpec.from_json(raw)
     except (ValueError, TypeError):
         return None
 

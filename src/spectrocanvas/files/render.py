@@ -8,11 +8,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 from spectrocanvas.canvas.analysis import audio_to_canvas
 from spectrocanvas.canvas.metrics import fidelity
 from spectrocanvas.canvas.spec import CanvasSpec
+from spectrocanvas.canvas.view_analysis import AnySpec, analyse
 from spectrocanvas.files.audio import AudioOutput, read_canvas_level, write_sound
 from spectrocanvas.files.pictures import canvas_to_pixels, save_canvas_png
 from spectrocanvas.files.video import write_spectrogram_video
@@ -26,7 +28,7 @@ def write_sound_outputs(
     *,
     canvas: torch.Tensor,
     waveform: torch.Tensor,
-    spec: CanvasSpec,
+    spec: AnySpec,
     metadata: dict[str, Any],
     timer: StageTimer,
     video: bool = True,
@@ -38,7 +40,9 @@ def write_sound_outputs(
 ) -> dict[str, Any]:
     """Write canvas.png, audio.wav (or .flac), spectrogram.png and (optionally) video.mp4 for one canvas.
 
-    canvas: (n_mels, frames) target; waveform: (frames * hop,) its sound at the canvas's level.
+    canvas: (n_mels, frames) target; waveform: (frames * hop,) its sound at the canvas's level. ``spec``
+    may be a linear or log view (then canvas is (height, frames)); a stereo canvas (2, height, frames)
+    with a waveform (2, frames * hop) is drawn red = left, green = right.
     ``audio_output`` says how the sound is written (level, format, rate; ``gain``/``level``: a gain of the
     caller's instead, see :func:`write_sound`). spectrogram.png is the file read back at the
     canvas's rate and level. Returns what to record in meta.json: audio facts (with the gain),
@@ -50,28 +54,48 @@ def write_sound_outputs(
     with timer.stage("write_audio"):
         written = write_sound(folder, waveform, sample_rate=spec.sample_rate, output=audio_output, gain=gain, level=level)
     with timer.stage("analyze"):
-        heard_waveform, canvas_level = read_canvas_level(folder, written, sample_rate=spec.sample_rate)
-        heard = audio_to_canvas(canvas_level, spec)
+        stereo = canvas.dim() == 3
+        heard_waveform, canvas_level = read_canvas_level(folder, written, sample_rate=spec.sample_rate,
+                                                         keep_channels=stereo)
+        heard = analyse(canvas_level, spec)
+        del canvas_level  # a long sound: keep no more copies than needed (the video wants heard_waveform)
+        if not video:
+            del heard_waveform
         save_canvas_png(folder / "spectrogram.png", heard, spec=spec,
                         metadata={**metadata, "role": f"canvas re-analysed from {written['file']}"})
-    record: dict[str, Any] = {"audio": {**written, "loop": loop}, "fidelity": fidelity(canvas, heard)}
+    if stereo:
+        channels = [fidelity(canvas[c], heard[c]) for c in range(canvas.shape[0])]
+        score = {key: sum(c[key] for c in channels) / len(channels) for key in channels[0]}
+        score["channels"] = channels
+    else:
+        score = fidelity(canvas, heard)
+    record: dict[str, Any] = {"audio": {**written, "loop": loop}, "fidelity": score}
     if video:
         record["video"] = write_video(folder, heard=heard, heard_waveform=heard_waveform, spec=spec, timer=timer,
                                       progress=video_progress, loop=loop)
     return record
 
 
-def write_video(folder: Path, *, heard: torch.Tensor, heard_waveform: torch.Tensor, spec: CanvasSpec,
+def write_video(folder: Path, *, heard: torch.Tensor, heard_waveform: torch.Tensor, spec: AnySpec,
                 timer: StageTimer, progress=None, loop: bool = False) -> dict[str, Any]:
     """Write folder/video.mp4: what the audio file shows (heard: (n_mels, frames)) with a playhead, and
     the sound as the file holds it, at its level (heard_waveform: (samples,) at the canvas's rate).
     Returns its record for meta.json."""
     with timer.stage("video"):
         written = write_spectrogram_video(
-            folder / "video.mp4", picture=canvas_to_pixels(heard), waveform=heard_waveform.numpy(),
+            folder / "video.mp4", picture=_pixels(heard), waveform=heard_waveform.numpy(),
             sample_rate=spec.sample_rate, progress=progress, comment=LOOP_COMMENT if loop else None)
     # a staging folder's path means nothing once it is renamed: keep the file name only
     return {"file": "video.mp4", **{k: v for k, v in written.items() if k != "path"}}
+
+
+def _pixels(heard: torch.Tensor) -> np.ndarray:
+    """(H, W) → uint8 gray; stereo (2, H, W) → uint8 (H, W, 3), red left, green right."""
+    if heard.dim() == 2:
+        return canvas_to_pixels(heard)
+    pixels = np.zeros((*heard.shape[-2:], 3), dtype=np.uint8)
+    pixels[..., 0], pixels[..., 1] = canvas_to_pixels(heard[0]), canvas_to_pixels(heard[-1])
+    return pixels
 
 
 def add_video(folder: Path, *, spec: CanvasSpec, audio: dict[str, Any], loop: bool,

@@ -124,6 +124,9 @@ def _caption(sample: Path) -> str:
 def _tool_widget(row: ToolOption):
     import gradio as gr  # heavy: imported where the page is built
 
+    if row.optional and row.kind == "choice":  # blank first: the default
+        return gr.Dropdown(choices=[("default", ""), *[(str(c), c) for c in row.choices]], value="",
+                           label=row.label, info=row.info)
     if row.optional:  # text: a browser sends 0 for an empty number box, and blank must mean "unset"
         return gr.Textbox("", label=row.label, info=row.info, placeholder="blank: the default")
     if row.kind == "flag":
@@ -161,8 +164,9 @@ def build_app(config: UiConfig):
         return (_file(folder, "original.png"), *tool_result(folder))
 
     @guarded
-    def do_analyze(audio: str | None) -> tuple:
-        folder = _work().run_analyze(store, limits, audio=audio)
+    def do_analyze(audio: str | None, *values: Any) -> tuple:
+        names = [row.name for row in options_for("analyze")]
+        folder = _work().run_analyze(store, limits, audio=audio, values=dict(zip(names, values)))
         return _file(folder, "canvas.png"), str(store.zip_of(folder))
 
     @guarded

@@ -2,9 +2,9 @@
 form's widgets and the library call's keyword arguments are both made from it, and a test checks it
 against the command line's parser, so an option the CLI gains and the page lacks fails the tests.
 
-Rows still to come with issue 11 (a colleague's branch): ``--scale mel|linear|log``,
-``--fmin``/``--fmax``, ``--sample-rate``, ``--stereo``. Add them to ``TOOL_OPTIONS`` with the tools
-that take them; nothing else here needs to change.
+The view's rows (scale, rate, range, pixels per octave) become one view (``spec``) in the page's
+work, as ``--scale``, ``--sample-rate``, ``--fmin``, ``--fmax`` and ``--pixels-per-octave`` do on the
+command line.
 """
 
 from __future__ import annotations
@@ -13,12 +13,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from spectrocanvas.canvas.view_synthesis import METHODS
+from spectrocanvas.canvas.views import SCALES, VIEW_RATES
 from spectrocanvas.errors import SpectrocanvasError
 
 Kind = Literal["number", "integer", "choice", "flag"]
 TOOLS: tuple[str, ...] = ("sonify", "imprint", "analyze")
 SOUND_KEYS = ("peak_db", "keep_level", "audio_format")
 """Rows that describe the sound file: they become one ``AudioOutput``, not keyword arguments."""
+VIEW_KEYS = ("scale", "view_rate", "fmin", "fmax", "pixels_per_octave")
+"""Rows that describe the view: they become one view (the tools' ``spec``), not keyword arguments."""
 
 
 @dataclass(frozen=True)
@@ -47,6 +51,11 @@ class ToolOption:
         if self.kind == "flag":
             return bool(value)
         if self.kind == "choice":
+            if all(isinstance(c, int) for c in self.choices) and isinstance(value, (str, float)):
+                try:
+                    value = int(float(value))
+                except ValueError:
+                    pass
             if value not in self.choices:
                 raise SpectrocanvasError(f"{self.label}: choose one of {', '.join(map(str, self.choices))}, "
                                          f"not {value!r}")
@@ -67,8 +76,9 @@ class ToolOption:
 
 
 TOOL_OPTIONS: tuple[ToolOption, ...] = (
-    ToolOption("seconds", "Length (s)", "number", None, ("sonify", "imprint"), optional=True, minimum=0.01,
-               maximum=600.0, info="sonify: 10.24 s when blank; imprint: the whole recording when blank"),
+    ToolOption("seconds", "Length (s)", "number", None, ("sonify", "imprint", "analyze"), optional=True,
+               minimum=0.01, maximum=600.0,
+               info="sonify: 10.24 s when blank; imprint and analyze: the whole recording when blank"),
     ToolOption("fit", "Fit", "choice", "stretch", ("sonify", "imprint"), choices=("stretch", "crop", "pad"),
                info="how the picture fills the canvas: stretch, crop (cover), pad (silence around)"),
     ToolOption("iterations", "Griffin-Lim iterations", "integer", 32, ("sonify", "imprint"), minimum=0,
@@ -88,7 +98,20 @@ TOOL_OPTIONS: tuple[ToolOption, ...] = (
     ToolOption("audio_format", "Sound file", "choice", "float", ("sonify", "imprint"),
                choices=("float", "pcm24", "pcm16", "flac"),
                info="float: 32-bit float WAV (keeps the canvas's whole range); pcm24, pcm16; flac: 24-bit FLAC"),
-    # issue 11 (viewer scales, rates, stereo) adds rows here: scale, fmin, fmax, sample_rate, stereo.
+    ToolOption("scale", "Frequency scale", "choice", "mel", ("sonify", "imprint", "analyze"), choices=SCALES,
+               info="mel: the models' canvas; linear: Audacity's default spectrogram; log: Photosounder (octaves)"),
+    ToolOption("view_rate", "Sample rate (Hz)", "choice", None, ("sonify", "imprint", "analyze"), choices=VIEW_RATES,
+               optional=True, info="the rate the view and the sound are made at (blank: 16000 mel, 44100 linear/log)"),
+    ToolOption("fmin", "Lowest frequency (Hz)", "number", None, ("sonify", "imprint", "analyze"), optional=True,
+               minimum=0.0, maximum=96000.0, info="blank: mel 0, linear 0, log 27.5"),
+    ToolOption("fmax", "Highest frequency (Hz)", "number", None, ("sonify", "imprint", "analyze"), optional=True,
+               minimum=1.0, maximum=96000.0, info="blank: mel 8000, linear and log 20000 (at most half the rate)"),
+    ToolOption("pixels_per_octave", "Rows per octave (log)", "number", None, ("sonify", "imprint", "analyze"),
+               optional=True, minimum=1.0, maximum=1000.0, info="log scale only; blank: 24"),
+    ToolOption("phase", "Phase reconstruction", "choice", None, ("sonify", "imprint"), choices=METHODS,
+               optional=True, info="blank: per scale (mel griffinlim; linear and log rows)"),
+    ToolOption("stereo", "Stereo from colour", "flag", False, ("sonify", "analyze"),
+               info="red is the left channel, green the right (Coagula)"),
 )
 
 

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from spectrocanvas.canvas.views import make_view
 from spectrocanvas.errors import SpectrocanvasError
 from spectrocanvas.files.audio import AudioOutput
 from spectrocanvas.files.samples import run_samples
@@ -32,7 +33,7 @@ from spectrocanvas.tools.analyze import analyze
 from spectrocanvas.tools.imprint import imprint
 from spectrocanvas.tools.sonify import sonify
 from spectrocanvas.ui.runs import RunStore
-from spectrocanvas.ui.tool_options import tool_arguments
+from spectrocanvas.ui.tool_options import VIEW_KEYS, tool_arguments
 from spectrocanvas.ui.uploads import UploadLimits, check_picture, check_recording
 
 PREVIEW_EVERY_S = 0.5
@@ -47,10 +48,19 @@ def _audio_output(sound: Mapping[str, Any]) -> AudioOutput:
                        format=sound.get("audio_format", "float"))
 
 
+def _with_view(kwargs: dict[str, Any]) -> dict[str, Any]:
+    """The view rows of a tool's form (popped from ``kwargs``) as its ``spec``, checked like the CLI's."""
+    view = {name: kwargs.pop(name) for name in VIEW_KEYS}
+    view["sample_rate"] = view.pop("view_rate")
+    return {**kwargs, "spec": make_view(**view)}
+
+
 def run_sonify(store: RunStore, limits: UploadLimits, *, image: str | None, values: Mapping[str, Any]) -> Path:
     """A picture → a sonify run folder."""
     picture = check_picture(image, limits)
     kwargs, sound = tool_arguments("sonify", values)
+    named = kwargs["scale"] != "mel" or any(kwargs[k] is not None for k in VIEW_KEYS[1:])
+    kwargs = {**_with_view(kwargs), "view_named": named}
     return sonify(image=picture, output=store.new_run("sonify", picture.stem), audio_output=_audio_output(sound),
                   **kwargs)
 
@@ -61,18 +71,21 @@ def run_imprint(store: RunStore, limits: UploadLimits, *, image: str | None, aud
     picture = check_picture(image, limits)
     recording = check_recording(audio, limits)
     kwargs, sound = tool_arguments("imprint", values)
+    kwargs = _with_view(kwargs)
     return imprint(image=picture, audio=recording, output=store.new_run("imprint", f"{picture.stem}-{recording.stem}"),
                    audio_output=_audio_output(sound), **kwargs)
 
 
-def run_analyze(store: RunStore, limits: UploadLimits, *, audio: str | None) -> Path:
+def run_analyze(store: RunStore, limits: UploadLimits, *, audio: str | None,
+                values: Mapping[str, Any] | None = None) -> Path:
     """A recording → an analyze run folder holding canvas.png (the CLI's analyze output)."""
     recording = check_recording(audio, limits)
-    tool_arguments("analyze", {})
+    kwargs, _ = tool_arguments("analyze", values or {})
+    kwargs = _with_view(kwargs)
     folder = store.new_run("analyze", recording.stem)
     folder.mkdir()
     try:
-        analyze(audio=recording, output=folder / "canvas.png")
+        analyze(audio=recording, output=folder / "canvas.png", **kwargs)
     except BaseException:
         folder.rmdir()
         raise
