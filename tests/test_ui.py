@@ -371,3 +371,15 @@ def test_watching_latents_sees_every_step_of_a_run_and_only_inside_its_block(tmp
     assert [(s, t) for s, t, _ in seen] == [(0, 3), (1, 3), (2, 3)] and seen[0][2][0] == 2
     generate(settings=settings, output=tmp_path / "unwatched", runtime=runtime)
     assert len(seen) == 3
+
+
+def test_the_page_is_built_without_loading_torch():
+    """The page answers before torch loads (the tools load behind it): nothing the ui command and the
+    page's builder import may import torch, or the start waits for it."""
+    import subprocess
+    import sys
+
+    probe = ("import sys; import spectrocanvas.cli.ui, spectrocanvas.ui.app, spectrocanvas.ui.tool_options; "
+             "print(sorted(m for m in sys.modules if m == 'torch' or m.startswith('torch.')))")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"

@@ -28,11 +28,9 @@ from spectrocanvas.canvas.griffinlim import _Frames, _project, griffin_lim
 from spectrocanvas.canvas.mel import hz_to_mel, mel_to_hz
 from spectrocanvas.canvas.spec import CanvasSpec
 from spectrocanvas.canvas.view_analysis import AnySpec, stft_of
+from spectrocanvas.canvas.view_names import METHODS
 from spectrocanvas.canvas.views import ViewSpec, filterbank, picture_to_rows, rows_to_linear
 
-METHODS: tuple[str, ...] = ("griffinlim", "additive", "rows")
-"""griffinlim: rows → spectrum (NNLS) → fast Griffin-Lim; additive: one sinusoid per row; rows: Griffin-Lim
-whose magnitude step matches the view's rows, started from additive synthesis."""
 DEFAULT_METHOD = {"mel": "griffinlim", "linear": "rows", "log": "rows"}
 """Chosen on measurements (BENCHMARKS.md, "Viewer scales"); mel keeps the vocoder it always had."""
 DEFAULT_ITERATIONS = {"mel": 32, "linear": 8, "log": 16}

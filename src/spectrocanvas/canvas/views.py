@@ -30,11 +30,9 @@ from typing import Any
 import torch
 
 from spectrocanvas.canvas.spec import CanvasSpec
+from spectrocanvas.canvas.view_names import SCALES, VIEW_RATES
 from spectrocanvas.errors import SpectrocanvasError
 
-SCALES: tuple[str, ...] = ("mel", "linear", "log")
-VIEW_RATES: tuple[int, ...] = (16000, 22050, 24000, 32000, 44100, 48000)
-"""Rates a view (and its sound) can be made at."""
 MAX_ROWS = 2048
 
 

@@ -13,8 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from spectrocanvas.canvas.view_synthesis import METHODS
-from spectrocanvas.canvas.views import SCALES, VIEW_RATES
+from spectrocanvas.canvas.view_names import METHODS, SCALES, VIEW_RATES
 from spectrocanvas.errors import SpectrocanvasError
 
 Kind = Literal["number", "integer", "choice", "flag"]
