@@ -282,3 +282,26 @@ def test_analyze_stereo_draws_left_in_red_and_right_in_green(tmp_path):
     middle = slice(20, -20)
     assert pixels[row_left, middle, 0].mean() > 200 and pixels[row_left, middle, 1].mean() < 100
     assert pixels[row_right, middle, 1].mean() > 200 and pixels[row_right, middle, 0].mean() < 100
+
+
+def test_imprint_stereo_carves_red_into_the_left_channel_and_green_into_the_right(tmp_path):
+    rate = 44100
+    noise = 0.1 * np.random.default_rng(3).standard_normal((2 * rate, 2))  # a stereo recording
+    audio = tmp_path / "stereo-noise.wav"
+    soundfile.write(audio, noise, rate)
+    picture = np.zeros((64, 128, 3), dtype=np.uint8)
+    picture[..., 0] = 255  # red everywhere: the left channel is left as it was
+    picture[:, 64:, 1] = 255  # green on the right half only: the right channel is carved in the first half
+    image = tmp_path / "red-green.png"
+    Image.fromarray(picture).save(image)
+    out = tmp_path / "carved"
+    assert main(["imprint", "--image", str(image), "--audio", str(audio), "-o", str(out), "--scale", "linear",
+                 "--stereo", "--strength", "1", "--quiet", "--no-video"]) == 0
+    sound, written_rate = soundfile.read(out / "audio.wav")
+    assert written_rate == rate and sound.shape[1] == 2
+    first = slice(int(0.1 * rate), int(0.8 * rate))
+    left_rms, right_rms = (np.sqrt(np.mean(sound[first, c] ** 2)) for c in (0, 1))
+    assert left_rms > 10 * right_rms  # black in green (strength 1) carves the right channel away
+    second = slice(int(1.2 * rate), int(1.9 * rate))
+    assert np.sqrt(np.mean(sound[second, 1] ** 2)) > 0.3 * np.sqrt(np.mean(sound[second, 0] ** 2))
+    assert np.asarray(Image.open(out / "spectrogram.png")).shape[-1] == 3

@@ -116,7 +116,7 @@ def _run_imprint(args: argparse.Namespace) -> int:
     folder = imprint(image=args.image, audio=args.audio, output=args.output, strength=args.strength,
                      invert=args.invert, seconds=args.seconds, fit=args.fit, iterations=args.iterations,
                      video=args.video, overwrite=args.overwrite, seed=args.seed, audio_output=audio_output_from_args(args),
-                     progress=not args.quiet, spec=view_from_args(args), phase=args.phase)
+                     progress=not args.quiet, spec=view_from_args(args), phase=args.phase, stereo=args.stereo)
     print(f"wrote {folder}/ (original.png, canvas.png, {_sound_file(args)}, spectrogram.png"
           f"{', video.mp4' if args.video else ''}, meta.json)")
     return 0
@@ -237,7 +237,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_audio_options(imprint, sample_rate=False, imprint=True)
     _add_canvas_options(imprint, seconds_help="canvas length; the sound is cut or padded to it "
                                               "(default: the whole sound)")
-    add_view_options(imprint, stereo=False)
+    add_view_options(imprint)
     imprint.add_argument("--strength", type=float, default=0.5, help="0 … 1, how deep the picture cuts (0.5)")
     imprint.add_argument("--no-invert", dest="invert", action="store_false",
                          help="carve with the bright parts instead of the dark parts")

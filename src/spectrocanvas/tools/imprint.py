@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import torch
+
 from spectrocanvas.canvas.carve import imprint_canvas
 from spectrocanvas.canvas.levels import matched_gain, rms
 from spectrocanvas.canvas.spec import AUFFUSION
@@ -12,7 +14,8 @@ from spectrocanvas.canvas.views import describe_viewer
 from spectrocanvas.errors import SpectrocanvasError
 from spectrocanvas.files.atomic import check_output_target, output_folder
 from spectrocanvas.files.audio import AudioOutput, fit_length, read_audio
-from spectrocanvas.files.pictures import FitMode, fit_picture, open_picture, picture_to_gray, save_canvas_png
+from spectrocanvas.files.pictures import (FitMode, fit_picture, open_picture, picture_to_gray, picture_to_rgb,
+                                         save_canvas_png)
 from spectrocanvas.files.records import provenance, write_json
 from spectrocanvas.files.render import write_sound_outputs
 from spectrocanvas.support.timing import StageTimer
@@ -36,6 +39,7 @@ def imprint(
     audio_output: AudioOutput = AudioOutput(),
     progress: bool = False,
     phase: str | None = None,
+    stereo: bool = False,
 ) -> Path:
     """Carve a picture into a sound's spectrogram; returns the output folder.
 
@@ -43,7 +47,8 @@ def imprint(
     The result keeps the recording's loudness (its RMS), its peak no higher than
     ``audio_output.peak_db`` (``audio_output.peak_db=None``: the canvas's level, as carved).
     ``spec``: the view to carve in (mel canvas, linear or log); ``phase``: the phase reconstruction
-    (default: per scale). Writes the outputs of :func:`spectrocanvas.sonify.sonify` plus original.png.
+    (default: per scale). ``stereo``: the picture's red carves the recording's left channel and green its
+    right (a mono recording is carved twice), and the sound is stereo. Writes the outputs of :func:`spectrocanvas.sonify.sonify` plus original.png.
     """
     if not 0.0 <= strength <= 1.0:
         raise SpectrocanvasError(f"--strength must be between 0 and 1, not {strength:g}")
@@ -56,17 +61,22 @@ def imprint(
     timer = StageTimer()
     with timer.stage("load"):
         picture_file = open_picture(image)
-        gray = picture_to_gray(picture_file)
-        sound, source = read_audio(audio, sample_rate=spec.sample_rate)
+        planes = picture_to_rgb(picture_file)[:2] if stereo else picture_to_gray(picture_file)[None]
+        sound, source = read_audio(audio, sample_rate=spec.sample_rate, keep_channels=stereo)
+        if stereo:
+            sound = sound[[0, -1]]  # (2, samples): a mono recording in both
         frames = spec.frames_for_seconds(seconds) if seconds is not None else sound.shape[-1] // spec.hop_length
         if frames < 1:
             raise SpectrocanvasError(f"audio file '{audio}' is shorter than one canvas frame")
         sound, length_fit = fit_length(sound, spec.samples_for_frames(frames))
         original = analyse(sound, spec)
-        picture = fit_picture(gray, height=spec.height, width=frames, fit=fit)
+        picture = torch.stack([fit_picture(plane, height=spec.height, width=frames, fit=fit) for plane in planes])
+        picture = picture if stereo else picture[0]
         target = imprint_canvas(original, picture, strength=strength, invert=invert)
     parameters = {"strength": strength, "invert": invert, "seconds": spec.seconds_for_frames(frames),
                   "fit": fit, "seed": seed, "video": video, "audio_length": length_fit}
+    if stereo:
+        parameters["stereo"] = True
     if method != "griffinlim" or "view" in view_record(spec):
         parameters["phase"] = method
     with output_folder(output, overwrite=overwrite, inputs=[image, audio]) as folder:

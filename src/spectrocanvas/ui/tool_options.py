@@ -109,7 +109,7 @@ TOOL_OPTIONS: tuple[ToolOption, ...] = (
                optional=True, minimum=1.0, maximum=1000.0, info="log scale only; blank: 24"),
     ToolOption("phase", "Phase reconstruction", "choice", None, ("sonify", "imprint"), choices=METHODS,
                optional=True, info="blank: per scale (mel griffinlim; linear and log rows)"),
-    ToolOption("stereo", "Stereo from colour", "flag", False, ("sonify", "analyze"),
+    ToolOption("stereo", "Stereo from colour", "flag", False, ("sonify", "imprint", "analyze"),
                info="red is the left channel, green the right (Coagula)"),
 )
 
