@@ -275,7 +275,7 @@ def row_griffin_lim(picture: torch.Tensor, spec: AnySpec, *, iterations: int = 3
         # fast Griffin-Lim: accelerated = rebuilt − blend · previous, projected onto the new magnitude
         accelerated = torch.view_as_real(previous)
         if step:
-            accelerated.mul_(-blend).add_(pairs)
+            torch.add(pairs, accelerated, alpha=-blend, out=accelerated)
         else:
             accelerated.copy_(pairs)
         torch.mul(accelerated[..., 0], accelerated[..., 0], out=power)
