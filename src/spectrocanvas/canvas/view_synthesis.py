@@ -36,9 +36,12 @@ METHODS: tuple[str, ...] = ("griffinlim", "additive", "rows")
 whose magnitude step matches the view's rows, started from additive synthesis."""
 DEFAULT_METHOD = {"mel": "griffinlim", "linear": "rows", "log": "rows"}
 """Chosen on measurements (BENCHMARKS.md, "Viewer scales"); mel keeps the vocoder it always had."""
-DEFAULT_ITERATIONS = {"mel": 32, "linear": 8, "log": 16}
+DEFAULT_ITERATIONS = {"mel": 32, "linear": 8, "log": 14}
 """Iterations per scale when unset: where the rows method's SSIM has nearly stopped rising
-(linear: 0.9927 at 8, 0.9949 at 32; log: 0.8245 at 16, 0.833 at 32 on astronaut)."""
+(linear: 0.9927 at 8, 0.9949 at 32; log on astronaut: 0.8119 at 14, 0.8145 at 16, 0.833 at 32).
+Log takes 14, not 16, for time (1/5 of librosa's): at 14 all 8 benchmark photographs still read
+above librosa's 32 iterations by 0.005 or more (BENCHMARKS.md, "Viewer scales"); at 12 one was
+0.0004 above."""
 
 
 def scale_of(spec: "AnySpec") -> str:
