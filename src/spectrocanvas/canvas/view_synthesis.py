@@ -40,7 +40,7 @@ DEFAULT_ITERATIONS = {"mel": 32, "linear": 8, "log": 14}
 """Iterations per scale when unset: where the rows method's SSIM has nearly stopped rising
 (linear: 0.9927 at 8, 0.9949 at 32; log on astronaut: 0.8119 at 14, 0.8145 at 16, 0.833 at 32).
 Log takes 14, not 16, for time (1/5 of librosa's): at 14 all 8 benchmark photographs still read
-above librosa's 32 iterations by 0.005 or more (BENCHMARKS.md, "Viewer scales"); at 12 one was
+above librosa's 32 iterations by 0.0047 or more (BENCHMARKS.md, "Viewer scales"); at 12 one was
 0.0004 above."""
 
 
@@ -295,7 +295,7 @@ def row_griffin_lim(picture: torch.Tensor, spec: AnySpec, *, iterations: int = 3
 def _sparse_banks_cpu(spec: AnySpec, dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor]:
     bank = _bank(spec).to(dtype)  # (height, bins); each bin feeds a few rows only
     spread = bank / bank.sum(0, keepdim=True).clamp(min=1e-12)  # bin ← its rows, weights sum to 1
-    with warnings.catch_warnings():  # "sparse CSR support is in beta": the products used here are stable
+    with warnings.catch_warnings():  # torch warns that sparse CSR is a beta feature; only CSR @ dense is used
         warnings.simplefilter("ignore", UserWarning)
         return bank.to_sparse_csr(), spread.transpose(0, 1).contiguous().to_sparse_csr()
 
