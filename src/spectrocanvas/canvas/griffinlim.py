@@ -84,6 +84,13 @@ class _Frames:
         torch.mul(frames, self.window, out=buffer[..., : self.spec.win_length])
         return torch.fft.rfft(buffer, dim=-1)
 
+    def window_frames(self, signal: torch.Tensor, buffer: torch.Tensor) -> torch.Tensor:
+        """The windowed frames of ``signal`` written into ``buffer`` (B, T, n_fft; tail past
+        ``win_length`` zero), ready for an rfft; returns ``buffer``."""
+        frames = signal.unfold(-1, self.spec.win_length, self.spec.hop_length)
+        torch.mul(frames, self.window, out=buffer[..., : self.spec.win_length])
+        return buffer
+
     def reflect(self, signal: torch.Tensor) -> torch.Tensor:
         """Replace the support outside the waveform by its reflection, as the canvas STFT pads.
 

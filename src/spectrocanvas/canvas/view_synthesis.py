@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import functools
 import math
+import warnings
 from typing import Callable
 
 import torch
@@ -24,7 +25,7 @@ import torch.nn.functional as F
 
 from spectrocanvas.canvas.analysis import canvas_to_mel, mel_to_linear
 from spectrocanvas.canvas.analysis import filterbank as mel_filterbank_of
-from spectrocanvas.canvas.griffinlim import _Frames, _project, griffin_lim
+from spectrocanvas.canvas.griffinlim import _Frames, griffin_lim
 from spectrocanvas.canvas.mel import hz_to_mel, mel_to_hz
 from spectrocanvas.canvas.spec import CanvasSpec
 from spectrocanvas.canvas.view_analysis import AnySpec, stft_of
@@ -33,9 +34,12 @@ from spectrocanvas.canvas.views import ViewSpec, filterbank, picture_to_rows, ro
 
 DEFAULT_METHOD = {"mel": "griffinlim", "linear": "rows", "log": "rows"}
 """Chosen on measurements (BENCHMARKS.md, "Viewer scales"); mel keeps the vocoder it always had."""
-DEFAULT_ITERATIONS = {"mel": 32, "linear": 8, "log": 16}
+DEFAULT_ITERATIONS = {"mel": 32, "linear": 8, "log": 14}
 """Iterations per scale when unset: where the rows method's SSIM has nearly stopped rising
-(linear: 0.9927 at 8, 0.9949 at 32; log: 0.8245 at 16, 0.833 at 32 on astronaut)."""
+(linear: 0.9927 at 8, 0.9949 at 32; log on astronaut: 0.8119 at 14, 0.8145 at 16, 0.833 at 32).
+Log takes 14, not 16, for time (1/5 of librosa's): at 14 all 8 benchmark photographs still read
+above librosa's 32 iterations by 0.0047 or more (BENCHMARKS.md, "Viewer scales"); at 12 one was
+0.0004 above."""
 
 
 def scale_of(spec: "AnySpec") -> str:
@@ -242,9 +246,8 @@ def row_griffin_lim(picture: torch.Tensor, spec: AnySpec, *, iterations: int = 3
     or from additive synthesis.
     """
     stft = stft_of(spec)
-    bank = _bank(spec).to(picture.dtype)  # (height, bins)
-    spread = bank / bank.sum(0, keepdim=True).clamp(min=1e-12)  # bin ← its rows, weights sum to 1
-    target_rows = picture_rows(picture, spec).transpose(-1, -2).contiguous()  # (B, T, height)
+    bank_csr, spread_t_csr = _sparse_banks(spec, picture.device, picture.dtype)
+    target_rows = picture_rows(picture, spec).reshape(-1, *picture.shape[-2:])  # (B, height, T)
     floor = float(target_rows.min()) * 1e-3 + 1e-12
     if initial is None:
         initial = additive(picture, spec, seed=seed)
@@ -253,21 +256,51 @@ def row_griffin_lim(picture: torch.Tensor, spec: AnySpec, *, iterations: int = 3
     padded = F.pad(initial.reshape(-1, 1, initial.shape[-1]), (stft.padding, stft.padding), mode="reflect")[:, 0]
     signal = padded[:, start: start + ops.length]
     blend = momentum / (1.0 + momentum)
-    previous = None
-    spectrum = ops.analysis(signal)
-    bank_t = bank.transpose(0, 1).contiguous()
-    analysis_buffer = torch.zeros(*signal.shape[:-1], picture.shape[-1], stft.n_fft, dtype=picture.dtype)
-    synthesis_buffer = ops._frame_buffer(signal.shape[0], picture.device, picture.dtype)
+    batch, frames, bins = signal.shape[0], picture.shape[-1], stft.n_fft // 2 + 1
+    # every buffer made once: fresh large tensors cost page faults on every iteration
+    analysis_buffer = torch.zeros(batch, frames, stft.n_fft, device=picture.device, dtype=picture.dtype)
+    synthesis_buffer = ops._frame_buffer(batch, picture.device, picture.dtype)
+    rebuilt = torch.empty(batch, frames, bins, device=picture.device,
+                          dtype=torch.complex64 if picture.dtype == torch.float32 else torch.complex128)
+    previous = torch.empty_like(rebuilt)
+    magnitude = torch.empty(batch, frames, bins, device=picture.device, dtype=picture.dtype)
+    power = torch.empty_like(magnitude)
     for step in range(iterations):
-        rebuilt = ops.analysis(signal, analysis_buffer) if step else spectrum
+        torch.fft.rfft(ops.window_frames(signal, analysis_buffer), dim=-1, out=rebuilt)
         pairs = torch.view_as_real(rebuilt)
-        magnitude = torch.addcmul(pairs[..., 0] * pairs[..., 0], pairs[..., 1], pairs[..., 1]).sqrt_()
-        ratio = (target_rows / (magnitude @ bank_t).clamp_(min=floor)) @ spread
-        accelerated = rebuilt if previous is None else torch.view_as_complex(
-            torch.add(pairs, torch.view_as_real(previous), alpha=-blend))
-        spectrum = _project(accelerated, magnitude.mul_(ratio))
-        previous = rebuilt
-        signal = ops.reflect(ops.synthesis(spectrum, synthesis_buffer))
+        torch.mul(pairs[..., 0], pairs[..., 0], out=magnitude)
+        magnitude.addcmul_(pairs[..., 1], pairs[..., 1]).sqrt_()
+        for b in range(batch):  # the rows each frame reads, and per bin the mean ratio target / read of its rows
+            read = (bank_csr @ magnitude[b].transpose(0, 1)).clamp_(min=floor)  # (height, T)
+            magnitude[b].mul_((spread_t_csr @ torch.div(target_rows[b], read, out=read)).transpose(0, 1))
+        # fast Griffin-Lim: accelerated = rebuilt − blend · previous, projected onto the new magnitude
+        accelerated = torch.view_as_real(previous)
+        if step:
+            torch.add(pairs, accelerated, alpha=-blend, out=accelerated)
+        else:
+            accelerated.copy_(pairs)
+        torch.mul(accelerated[..., 0], accelerated[..., 0], out=power)
+        power.addcmul_(accelerated[..., 1], accelerated[..., 1]).add_(1e-30).rsqrt_().mul_(magnitude)
+        accelerated.mul_(power[..., None])
+        signal = ops.reflect(ops.synthesis(previous, synthesis_buffer))
+        rebuilt, previous = previous, rebuilt  # previous ← this iteration's rebuilt spectrum
         if callback is not None:
             callback(step)
     return ops.waveform(signal)
+
+
+@functools.lru_cache(maxsize=8)
+def _sparse_banks_cpu(spec: AnySpec, dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor]:
+    bank = _bank(spec).to(dtype)  # (height, bins); each bin feeds a few rows only
+    spread = bank / bank.sum(0, keepdim=True).clamp(min=1e-12)  # bin ← its rows, weights sum to 1
+    with warnings.catch_warnings():  # torch warns that sparse CSR is a beta feature; only CSR @ dense is used
+        warnings.simplefilter("ignore", UserWarning)
+        return bank.to_sparse_csr(), spread.transpose(0, 1).contiguous().to_sparse_csr()
+
+
+def _sparse_banks(spec: AnySpec, device, dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor]:
+    """The view's row weights (height, bins) and the bins' row-mean weights, transposed (bins, height),
+    as sparse CSR matrices: a dense product spends most of its work on zeros (a log view's bank is
+    0.8 % non-zero)."""
+    bank, spread_t = _sparse_banks_cpu(spec, dtype)
+    return bank.to(device), spread_t.to(device)
