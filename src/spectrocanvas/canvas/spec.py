@@ -9,15 +9,17 @@ flipped so low frequencies are at the bottom, 100 frames per second.
 
 from __future__ import annotations
 
-import json
 import math
-from dataclasses import asdict, dataclass, fields, replace
-from typing import Any
+from dataclasses import dataclass
+
+from spectrocanvas.canvas.serial import SettingsRecord
 
 
 @dataclass(frozen=True)
-class CanvasSpec:
+class CanvasSpec(SettingsRecord):
     """Every constant that maps audio to a canvas and back."""
+
+    KIND = "canvas"
 
     sample_rate: int = 16000
     n_fft: int = 2048
@@ -94,27 +96,6 @@ class CanvasSpec:
     def seconds_for_frames(self, frames: int) -> float:
         return frames / self.frames_per_second
 
-    # ---- serialisation --------------------------------------------------------------------
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    def to_json(self) -> str:
-        return json.dumps(self.to_dict(), sort_keys=True)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "CanvasSpec":
-        known = {f.name for f in fields(cls)}
-        unknown = set(data) - known
-        if unknown:
-            raise ValueError(f"unknown canvas parameters: {sorted(unknown)}")
-        return cls(**data)
-
-    @classmethod
-    def from_json(cls, text: str) -> "CanvasSpec":
-        return cls.from_dict(json.loads(text))
-
-    def with_(self, **changes: Any) -> "CanvasSpec":
-        return replace(self, **changes)
 
 
 AUFFUSION = CanvasSpec()

@@ -22,13 +22,13 @@ at the bottom, as on screen.
 from __future__ import annotations
 
 import functools
-import json
 import math
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import dataclass
 from typing import Any
 
 import torch
 
+from spectrocanvas.canvas.serial import SettingsRecord
 from spectrocanvas.canvas.spec import CanvasSpec
 from spectrocanvas.canvas.view_names import SCALES, VIEW_RATES
 from spectrocanvas.errors import SpectrocanvasError
@@ -37,8 +37,10 @@ MAX_ROWS = 2048
 
 
 @dataclass(frozen=True)
-class ViewSpec:
+class ViewSpec(SettingsRecord):
     """A linear- or log-frequency spectrogram view (everything a viewer needs to show it)."""
+
+    KIND = "view"
 
     scale: str = "linear"
     sample_rate: int = 44100
@@ -134,27 +136,6 @@ class ViewSpec:
         return CanvasSpec(sample_rate=self.sample_rate, n_fft=self.n_fft, hop_length=self.hop_length,
                           win_length=self.n_fft, n_mels=self.height, f_min=0.0, f_max=self.sample_rate / 2)
 
-    # ---- serialisation ---------------------------------------------------------------------
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    def to_json(self) -> str:
-        return json.dumps(self.to_dict(), sort_keys=True)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "ViewSpec":
-        known = {f.name for f in fields(cls)}
-        unknown = set(data) - known
-        if unknown:
-            raise ValueError(f"unknown view parameters: {sorted(unknown)}")
-        return cls(**data)
-
-    @classmethod
-    def from_json(cls, text: str) -> "ViewSpec":
-        return cls.from_dict(json.loads(text))
-
-    def with_(self, **changes: Any) -> "ViewSpec":
-        return replace(self, **changes)
 
     def viewer_settings(self, extra_gain_db: float = 0.0) -> dict[str, Any]:
         """The settings under which a viewer shows the picture; ``extra_gain_db``: the gain the sound
