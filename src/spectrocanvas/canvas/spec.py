@@ -12,11 +12,11 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from spectrocanvas.canvas.serial import SettingsRecord
+from spectrocanvas.canvas.spec_base import SpecBase
 
 
 @dataclass(frozen=True)
-class CanvasSpec(SettingsRecord):
+class CanvasSpec(SpecBase):
     """Every constant that maps audio to a canvas and back."""
 
     KIND = "canvas"
@@ -56,10 +56,6 @@ class CanvasSpec(SettingsRecord):
 
     # ---- derived quantities -------------------------------------------------------------
     @property
-    def frames_per_second(self) -> float:
-        return self.sample_rate / self.hop_length
-
-    @property
     def height(self) -> int:
         """Canvas rows: one per mel band."""
         return self.n_mels
@@ -81,21 +77,6 @@ class CanvasSpec(SettingsRecord):
     def dynamic_range_db(self) -> float:
         """Span of the canvas in decibels of magnitude (about 143 dB by default)."""
         return 20.0 * math.log10(self.mel_ceiling / self.mel_floor)
-
-    def frames_for_seconds(self, seconds: float) -> int:
-        """Canvas width for a duration: ``round(seconds * frames_per_second)``."""
-        frames = int(round(seconds * self.frames_per_second))
-        if frames < 1:
-            raise ValueError(f"{seconds} s is shorter than one canvas frame")
-        return frames
-
-    def samples_for_frames(self, frames: int) -> int:
-        """Waveform length whose analysis gives exactly ``frames`` columns."""
-        return frames * self.hop_length
-
-    def seconds_for_frames(self, frames: int) -> float:
-        return frames / self.frames_per_second
-
 
 
 AUFFUSION = CanvasSpec()

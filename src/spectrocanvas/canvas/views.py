@@ -28,8 +28,8 @@ from typing import Any
 
 import torch
 
-from spectrocanvas.canvas.serial import SettingsRecord
 from spectrocanvas.canvas.spec import CanvasSpec
+from spectrocanvas.canvas.spec_base import SpecBase
 from spectrocanvas.canvas.view_names import SCALES, VIEW_RATES
 from spectrocanvas.errors import SpectrocanvasError
 
@@ -37,7 +37,7 @@ MAX_ROWS = 2048
 
 
 @dataclass(frozen=True)
-class ViewSpec(SettingsRecord):
+class ViewSpec(SpecBase):
     """A linear- or log-frequency spectrogram view (everything a viewer needs to show it)."""
 
     KIND = "view"
@@ -87,10 +87,6 @@ class ViewSpec(SettingsRecord):
         return self.rows
 
     @property
-    def frames_per_second(self) -> float:
-        return self.sample_rate / self.hop_length
-
-    @property
     def padding(self) -> int:
         return (self.n_fft - self.hop_length) // 2
 
@@ -98,18 +94,6 @@ class ViewSpec(SettingsRecord):
     def reference(self) -> float:
         """STFT magnitude of a sinusoid of amplitude 1 on a bin: sum(window) / 2."""
         return self.n_fft / 4.0  # periodic Hann sums to n_fft / 2
-
-    def frames_for_seconds(self, seconds: float) -> int:
-        frames = int(round(seconds * self.frames_per_second))
-        if frames < 1:
-            raise ValueError(f"{seconds} s is shorter than one view column")
-        return frames
-
-    def samples_for_frames(self, frames: int) -> int:
-        return frames * self.hop_length
-
-    def seconds_for_frames(self, frames: int) -> float:
-        return frames / self.frames_per_second
 
     def edges(self) -> torch.Tensor:
         """Row edges in Hz, float64 (height + 1,): row r covers [edges[r], edges[r + 1])."""
